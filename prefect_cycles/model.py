@@ -1,0 +1,348 @@
+"""The model of a cyclic workflow: tasks, their sequences, and dependencies.
+
+Both front ends (Cylc graph strings and decorators on Prefect tasks) build a
+:class:`Workflow`; the unroller turns it into instances. Nothing here knows of
+Prefect. The model follows Cylc 8: a dependency belongs to the recurrence of the
+graph section it was written in, and a task runs on the union of the
+recurrences it appears in without an offset.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from .errors import GraphSyntaxError, PointError, ValidationError
+from .points import Cycling, Interval, Point, cycling_for
+from .recurrence import Sequence, parse_recurrence
+
+#: Canonical task outputs; ``finished`` means succeeded or failed.
+OUTPUTS = ("succeeded", "failed", "started", "finished")
+
+#: Every spelling Cylc accepts, mapped to the canonical output.
+OUTPUT_ALIASES = {
+    "succeeded": "succeeded",
+    "succeed": "succeeded",
+    "failed": "failed",
+    "fail": "failed",
+    "started": "started",
+    "start": "started",
+    "finished": "finished",
+    "finish": "finished",
+}
+
+TASK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+%@-]*$")
+
+
+def output_name(text: str, *, task: str | None = None) -> str:
+    """The canonical name of an output qualifier, or a clear error."""
+    try:
+        return OUTPUT_ALIASES[text]
+    except KeyError:
+        raise GraphSyntaxError(
+            f"unknown output {text!r}",
+            task=task,
+            fix="use one of :succeeded, :failed, :started, :finish (or :succeed, :fail, :start)",
+        ) from None
+
+
+def check_task_name(name: str) -> str:
+    """Return ``name`` if Cylc (and Prefect's task-run naming) can use it."""
+    if not isinstance(name, str) or not TASK_NAME.match(name):
+        raise GraphSyntaxError(
+            f"{name!r} is not a valid task name",
+            fix="use letters, digits and _ (also + % @ - after the first character)",
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Offset:
+    """Where a parent sits relative to its child's point.
+
+    ``relative``: ``[-P1]`` (interval from the child's point); ``initial``:
+    ``[^]``, ``[^+P1]`` (interval from the initial point); ``absolute``: ``[3]``,
+    ``[20200101T00]``. ``text`` keeps what was written, for messages.
+    """
+
+    kind: Literal["relative", "initial", "absolute"]
+    text: str
+    interval: Interval | None = None
+    point: Point | None = None
+
+    def resolve(self, point: Point, initial: Point, cycling: Cycling) -> Point:
+        """The parent's point for a child at ``point``."""
+        if self.kind == "absolute":
+            return self.point  # type: ignore[return-value]
+        base = initial if self.kind == "initial" else point
+        return cycling.add(base, self.interval) if self.interval is not None else base
+
+    @classmethod
+    def parse(cls, text: str, cycling: Cycling, *, task: str | None = None) -> Offset:
+        """Read the inside of ``[...]`` in a graph node."""
+        raw = text.strip()
+        try:
+            if raw.startswith("^"):
+                rest = raw[1:].strip()
+                return cls("initial", raw, cycling.interval(rest) if rest else None)
+            if raw[:1] in "+-" or raw.startswith("P"):
+                return cls("relative", raw, cycling.interval(raw))
+            return cls("absolute", raw, point=cycling.point(raw))
+        except PointError as exc:
+            raise GraphSyntaxError(
+                f"bad cycle offset [{raw}]: {exc.args[0]}",
+                task=task,
+                fix=exc.fix
+                or "write offsets as [-P1], [+PT6H], [^], [^+P1] or an absolute point",
+            ) from None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One prerequisite atom: ``task[offset]:output?``."""
+
+    task: str
+    offset: Offset | None = None
+    output: str = "succeeded"
+    optional: bool = False
+
+    def __str__(self) -> str:
+        s = self.task
+        if self.offset is not None:
+            s += f"[{self.offset}]"
+        if self.output != "succeeded":
+            s += f":{self.output}"
+        if self.optional:
+            s += "?"
+        return s
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every term must hold (``&``)."""
+
+    terms: tuple[Condition, ...]
+
+    def __str__(self) -> str:
+        return " & ".join(_paren(t) for t in self.terms)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one term must hold (``|``)."""
+
+    terms: tuple[Condition, ...]
+
+    def __str__(self) -> str:
+        return " | ".join(_paren(t) for t in self.terms)
+
+
+Condition: TypeAlias = "Trigger | AllOf | AnyOf"
+
+
+def _paren(c: Condition) -> str:
+    return f"({c})" if isinstance(c, (AllOf, AnyOf)) else str(c)
+
+
+def triggers(condition: Condition | None) -> Iterator[Trigger]:
+    """Every trigger in a condition, left to right."""
+    if condition is None:
+        return
+    if isinstance(condition, Trigger):
+        yield condition
+    else:
+        for term in condition.terms:
+            yield from triggers(term)
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """``condition => target`` at the points of ``recurrence``.
+
+    ``condition`` is None for a task that is only declared on the recurrence
+    (a lone node such as ``R1 = "prep"``).
+    """
+
+    recurrence: str
+    target: str
+    condition: Condition | None = None
+    source: str = ""
+
+
+@dataclass
+class TaskDef:
+    """A task: the recurrences it runs on and which of its outputs are optional."""
+
+    name: str
+    recurrences: list[str] = field(default_factory=list)
+    #: output -> True when optional (``?``), False when required.
+    optional: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass
+class Workflow:
+    """A cyclic workflow: tasks on sequences, linked by dependencies with offsets."""
+
+    cycling: Cycling
+    initial: Point
+    final: Point | None = None
+    runahead: str = "P4"
+    tasks: dict[str, TaskDef] = field(default_factory=dict)
+    dependencies: list[Dependency] = field(default_factory=list)
+    name: str = "cyclic-workflow"
+    _sequences: dict[str, Sequence] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def create(
+        cls,
+        initial: object,
+        final: object = None,
+        *,
+        cycling: Cycling | None = None,
+        time_zone: str | None = None,
+        runahead: str = "P4",
+        name: str = "cyclic-workflow",
+    ) -> Workflow:
+        """An empty workflow whose cycling mode follows its initial point."""
+        cyc = cycling or cycling_for(initial, time_zone)
+        init = cyc.point(initial)
+        fin = None if final in (None, "") else cyc.point(final)
+        if fin is not None and fin < init:
+            raise ValidationError(
+                f"the final cycle point {cyc.format(fin)} is before the initial cycle point "
+                f"{cyc.format(init)}",
+                fix="make the final point later than the initial point, or drop it",
+            )
+        wf = cls(cycling=cyc, initial=init, final=fin, runahead=runahead, name=name)
+        wf.runahead_points()  # validate early
+        return wf
+
+    # -- building -----------------------------------------------------------------
+
+    def sequence(self, recurrence: str) -> Sequence:
+        """The sequence of points ``recurrence`` gives in this workflow (cached)."""
+        seq = self._sequences.get(recurrence)
+        if seq is None:
+            seq = parse_recurrence(recurrence, self.cycling, self.initial, self.final)
+            self._sequences[recurrence] = seq
+        return seq
+
+    def add_task(self, name: str, recurrence: str | None = None) -> TaskDef:
+        """Declare ``name`` (on ``recurrence``, when given); returns its definition."""
+        tdef = self.tasks.get(name)
+        if tdef is None:
+            tdef = self.tasks[check_task_name(name)] = TaskDef(name)
+        if recurrence is not None:
+            self.sequence(recurrence)
+            if recurrence not in tdef.recurrences:
+                tdef.recurrences.append(recurrence)
+        return tdef
+
+    def mark_output(self, task: str, output: str, optional: bool) -> None:
+        """Record that ``task:output`` is optional or required; it must be one or the other."""
+        tdef = self.add_task(task)
+        outputs = ("succeeded", "failed") if output == "finished" else (output,)
+        if output == "finished":
+            optional = True
+        for out in outputs:
+            before = tdef.optional.get(out)
+            if before is not None and before != optional:
+                raise ValidationError(
+                    f"output {task}:{out} can't be both required and optional",
+                    task=task,
+                    fix=f"mark {task}:{out} with '?' everywhere or nowhere"
+                    + (" (':finish' makes succeeded and failed optional)" if output == "finished"
+                       or "finished" in tdef.optional else ""),
+                )
+            tdef.optional[out] = optional
+        if output == "finished":
+            tdef.optional["finished"] = True
+
+    def add_dependency(
+        self,
+        recurrence: str,
+        target: str,
+        condition: Condition | None = None,
+        *,
+        source: str = "",
+        target_optional: bool = False,
+    ) -> Dependency:
+        """Add ``condition => target`` at the points of ``recurrence``.
+
+        ``target_optional`` marks the target's ``succeeded`` output optional
+        (``a => b?``). Every task named in ``condition`` without an offset runs
+        on ``recurrence`` too, as in Cylc.
+        """
+        self.add_task(target, recurrence)
+        self.mark_output(target, "succeeded", target_optional)
+        for trig in triggers(condition):
+            if trig.task == target and trig.offset is None:
+                raise ValidationError(
+                    f"task {target!r} depends on itself at the same point",
+                    task=target,
+                    text=source or None,
+                    fix=f"add an offset, e.g. {target}[-P1] => {target}",
+                )
+            self.add_task(trig.task, None if trig.offset is not None else recurrence)
+            if trig.output != "started" or trig.optional:
+                self.mark_output(trig.task, trig.output, trig.optional)
+        dep = Dependency(recurrence, target, condition, source)
+        self.dependencies.append(dep)
+        return dep
+
+    # -- reading ----------------------------------------------------------------
+
+    def runahead_points(self) -> int | Interval:
+        """The runahead limit: a count of extra active points (``P4``) or a time span."""
+        text = self.runahead.strip()
+        m = re.match(r"^P(\d+)$", text)
+        if m:
+            return int(m.group(1))
+        try:
+            return self.cycling.interval(text)
+        except PointError:
+            raise ValidationError(
+                f"runahead limit {text!r} is neither a count of cycles nor an interval",
+                fix="use P4 (five active cycles) or, in date-time cycling, a duration like PT12H",
+            ) from None
+
+    def sequences_of(self, task: str) -> list[Sequence]:
+        """The sequences ``task`` runs on."""
+        return [self.sequence(r) for r in self.tasks[task].recurrences]
+
+    def is_valid_point(self, task: str, point: Point) -> bool:
+        """True when ``task`` has an instance at ``point`` (ignoring the window)."""
+        return any(seq.contains(point) for seq in self.sequences_of(task))
+
+    def dependencies_of(self, task: str) -> list[Dependency]:
+        """The dependencies whose target is ``task``."""
+        return [d for d in self.dependencies if d.target == task]
+
+    def with_window(self, initial: object = None, final: object = None) -> Workflow:
+        """The same workflow with another initial and/or final point (``$`` and ``^`` move)."""
+        init = self.initial if initial is None else self.cycling.point(initial)
+        fin = self.final if final is None else self.cycling.point(final)
+        if fin is not None and fin < init:
+            raise ValidationError(
+                f"the final cycle point {self.cycling.format(fin)} is before the initial "
+                f"cycle point {self.cycling.format(init)}",
+                fix="choose a final point after the initial point",
+            )
+        return Workflow(
+            cycling=self.cycling,
+            initial=init,
+            final=fin,
+            runahead=self.runahead,
+            tasks=self.tasks,
+            dependencies=self.dependencies,
+            name=self.name,
+        )
+
+    def fmt(self, point: Point) -> str:
+        """A point as Cylc writes it."""
+        return self.cycling.format(point)
