@@ -26,11 +26,11 @@ class CycleError(ValueError):
         self.fix = fix
         parts = [message]
         where = []
-        if task is not None:
+        if task is not None and repr(task) not in message:
             where.append(f"task {task!r}")
-        if point is not None:
+        if point is not None and str(point) not in message:
             where.append(f"point {point}")
-        if text is not None:
+        if text is not None and text not in message:
             where.append(f"in {text!r}")
         if where:
             parts.append(f" ({', '.join(where)})")

@@ -1,0 +1,85 @@
+"""Where a workflow comes from: a flow.cylc, a directory holding one, or Python.
+
+``path/to/file.py:name`` names a module-level object of a Python file: a
+:class:`~prefect_cycles.model.Workflow`, or anything with a ``workflow``
+attribute holding one (such as a cyclic flow). Prefect is imported only when
+the Python source imports it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from pathlib import Path
+
+from .errors import CycleError
+from .model import Workflow
+
+_ENTRYPOINT = re.compile(r"^(?P<path>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
+
+
+class SourceError(CycleError):
+    """A workflow source that cannot be found or loaded."""
+
+
+def load_workflow(source: str) -> tuple[Workflow, list[str]]:
+    """The workflow a SOURCE names, with any notices from reading it."""
+    m = _ENTRYPOINT.match(source)
+    if m:
+        return _from_python(Path(m["path"]), m["name"], source), []
+    path = Path(source)
+    if path.suffix == ".py":
+        raise SourceError(
+            f"{source!r} names a Python file but not the object in it",
+            text=source,
+            fix=f"write {source}:NAME, where NAME is the module-level workflow or cyclic flow",
+        )
+    from .flowcylc import load_flow_cylc
+
+    return load_flow_cylc(path)
+
+
+def _from_python(path: Path, name: str, source: str) -> Workflow:
+    if not path.is_file():
+        raise SourceError(f"no Python file at {str(path)!r}", text=source,
+                          fix="check the path before the ':'")
+    mod_name = f"_prefect_cycles_source_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise SourceError(f"cannot import {str(path)!r}", text=source)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    folder = str(path.resolve().parent)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        spec.loader.exec_module(module)
+    except CycleError:
+        raise
+    except Exception as exc:
+        raise SourceError(
+            f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}",
+            text=source,
+            fix="run the file with python to see the full error",
+        ) from exc
+    finally:
+        if added:
+            sys.path.remove(folder)
+    try:
+        obj = getattr(module, name)
+    except AttributeError:
+        raise SourceError(
+            f"{str(path)!r} has no module-level object {name!r}",
+            text=source,
+            fix="name the variable that holds the workflow or cyclic flow",
+        ) from None
+    wf = obj if isinstance(obj, Workflow) else getattr(obj, "workflow", None)
+    if not isinstance(wf, Workflow):
+        raise SourceError(
+            f"{name!r} in {str(path)!r} is a {type(obj).__name__}, not a cyclic workflow",
+            text=source,
+            fix="point at a Workflow (build_workflow / from_graph) or a cyclic flow",
+        )
+    return wf
