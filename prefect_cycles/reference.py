@@ -12,32 +12,30 @@ from __future__ import annotations
 import networkx as nx
 
 from .model import Workflow
-from .unroll import Instance
+from .unroll import no_gc
 
 
 def reference_lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
     """The reference text of an unrolled graph, one line per item."""
+    with no_gc():
+        return _lines(g, workflow)
+
+
+def _lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
     fmt = workflow.fmt
-    runs = {n for n, d in g.nodes(data=True) if d["runs"]}
+    runs = [n for n, d in g.nodes(data=True) if d["runs"]]
     ids = {n: f"{fmt(n.point)}/{n.task}" for n in runs}
+    edges = [(a, b) for a, b in g.edges if a in ids and b in ids]
     if workflow.cycling.mode == "integer":
-
-        def key(n: Instance) -> tuple:
-            return (n.task, n.point)
+        # An Instance is the tuple (task, point): Cylc's integer order already.
+        runs.sort()
+        edges.sort()
     else:
-
-        def key(n: Instance) -> tuple:
-            return (ids[n],)
-
-    edges = sorted(
-        ((a, b) for a, b in g.edges if a in runs and b in runs),
-        key=lambda e: (key(e[0]), key(e[1])),
-    )
+        runs.sort(key=ids.__getitem__)
+        edges.sort(key=lambda e: (ids[e[0]], ids[e[1]]))
     lines = [f'edge "{ids[a]}" "{ids[b]}"' for a, b in edges]
     lines.append("graph")
-    lines.extend(
-        f'node "{ids[n]}" "{n.task}\\n{fmt(n.point)}"' for n in sorted(runs, key=key)
-    )
+    lines.extend(f'node "{ids[n]}" "{n.task}\\n{fmt(n.point)}"' for n in runs)
     lines.append("stop")
     return lines
 

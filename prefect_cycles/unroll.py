@@ -18,10 +18,10 @@ Semantics are Cylc 8's scheduler (DESIGN.md section 2):
 
 from __future__ import annotations
 
+import gc
 import heapq
-import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
 from typing import NamedTuple, TypeAlias
 
 import networkx as nx
@@ -39,8 +39,7 @@ class Instance(NamedTuple):
     point: Point
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     """A concrete prerequisite: ``parent`` must reach ``output``."""
 
     parent: Instance
@@ -64,7 +63,7 @@ def needs(expr: Expr | None) -> Iterator[Need]:
             yield from needs(term)
 
 
-def evaluate(expr: Expr | None, value) -> bool:  # noqa: ANN001 - value: Need -> bool
+def evaluate(expr: Expr | None, value) -> bool:
     """Whether ``expr`` holds when each Need's truth is ``value(need)``."""
     if expr is None:
         return True
@@ -104,8 +103,7 @@ class Unroller:
             )
         if stop_pt is not None and stop_pt < self.start:
             raise ValidationError(
-                f"the stop point {wf.fmt(stop_pt)} is before the start point "
-                f"{wf.fmt(self.start)}",
+                f"the stop point {wf.fmt(stop_pt)} is before the start point {wf.fmt(self.start)}",
                 point=wf.fmt(stop_pt),
                 fix="give a stop point at or after the start point",
             )
@@ -119,16 +117,26 @@ class Unroller:
                 f"task {name!r} appears only with a cycle offset, so it has no sequence to run on",
                 task=name,
                 fix=f"add {name} to a graph section without an offset "
-                f"(e.g. R1 = \"{name}\") or give it its own @cycle rule",
+                f'(e.g. R1 = "{name}") or give it its own @cycle rule',
             )
-        # Per task: its sequences, and per dependency the sequence it applies on.
-        self._seqs: dict[str, list[Sequence]] = {
-            name: wf.sequences_of(name) for name in wf.tasks
+        # Sequences are numbered once (a dependency's recurrence is always one
+        # of its target's); a point's plan (which tasks run there and
+        # which dependencies apply) depends only on the set of sequences that
+        # hold it, so it is computed once per distinct set.
+        index: dict[str, int] = {}
+        for tdef in wf.tasks.values():
+            for rec in tdef.recurrences:
+                index.setdefault(rec, len(index))
+        self._seq_list: list[Sequence] = [wf.sequence(rec) for rec in index]
+        self._task_seqs: dict[str, frozenset[int]] = {
+            name: frozenset(index[r] for r in tdef.recurrences) for name, tdef in wf.tasks.items()
         }
-        self._deps: dict[str, list[tuple[Sequence, Condition | None]]] = {n: [] for n in wf.tasks}
+        self._deps: dict[str, list[tuple[int, Condition]]] = {n: [] for n in wf.tasks}
         for dep in wf.dependencies:
-            self._deps[dep.target].append((wf.sequence(dep.recurrence), dep.condition))
-        self._all_seqs = list({id(s): s for ss in self._seqs.values() for s in ss}.values())
+            if dep.condition is not None:
+                self._deps[dep.target].append((index[dep.recurrence], dep.condition))
+        self._task_seq_ids = frozenset(i for ids in self._task_seqs.values() for i in ids)
+        self._plans: dict[frozenset[int], list[tuple[str, list[Condition]]]] = {}
 
     # -- the window -------------------------------------------------------------------
 
@@ -138,8 +146,9 @@ class Unroller:
 
     def exists(self, inst: Instance) -> bool:
         """True when the instance is part of this window's run."""
+        seqs = self._task_seqs.get(inst.task, ())
         return self.in_window(inst.point) and any(
-            s.contains(inst.point) for s in self._seqs.get(inst.task, ())
+            self._seq_list[i].contains(inst.point) for i in seqs
         )
 
     def why_missing(self, inst: Instance) -> str:
@@ -154,43 +163,63 @@ class Unroller:
         recs = ", ".join(wf.tasks[inst.task].recurrences)
         return f"{wf.fmt(inst.point)} is not on its sequence ({recs})"
 
-    def points(self) -> Iterator[Point]:
-        """Every point in the window where some task runs, in order (endless if no stop)."""
+    def _active_points(self) -> Iterator[tuple[Point, frozenset[int]]]:
+        """Each point in the window where a task runs, with the sequences holding it."""
+        stop = self.stop
         heap: list[tuple[Point, int]] = []
-        for i, seq in enumerate(self._all_seqs):
-            p = seq.first_point(self.start)
-            if p is not None and (self.stop is None or p <= self.stop):
+        for i in self._task_seq_ids:
+            p = self._seq_list[i].first_point(self.start)
+            if p is not None and (stop is None or p <= stop):
                 heap.append((p, i))
         heapq.heapify(heap)
-        last: Point | None = None
         while heap:
-            p, i = heap[0]
-            nxt = self._all_seqs[i].next_point(p)
-            if nxt is not None and (self.stop is None or nxt <= self.stop):
-                heapq.heapreplace(heap, (nxt, i))
-            else:
-                heapq.heappop(heap)
-            if p != last:
-                last = p
-                yield p
+            point = heap[0][0]
+            active = []
+            while heap and heap[0][0] == point:
+                i = heap[0][1]
+                active.append(i)
+                nxt = self._seq_list[i].next_point(point)
+                if nxt is not None and (stop is None or nxt <= stop):
+                    heapq.heapreplace(heap, (nxt, i))
+                else:
+                    heapq.heappop(heap)
+            yield point, frozenset(active)
+
+    def points(self) -> Iterator[Point]:
+        """Every point in the window where some task runs, in order (endless if no stop)."""
+        for point, _ in self._active_points():
+            yield point
+
+    def _plan(self, held: frozenset[int]) -> list[tuple[str, list[Condition]]]:
+        plan = self._plans.get(held)
+        if plan is None:
+            plan = [
+                (name, [cond for i, cond in self._deps[name] if i in held])
+                for name, seqs in self._task_seqs.items()
+                if seqs & held
+            ]
+            self._plans[held] = plan
+        return plan
 
     def instances_at(self, point: Point) -> list[Instance]:
         """The instances at ``point``, in task definition order."""
-        return [
-            Instance(name, point)
-            for name, seqs in self._seqs.items()
-            if any(s.contains(point) for s in seqs)
-        ]
+        held = frozenset(i for i, s in enumerate(self._seq_list) if s.contains(point))
+        if not self.in_window(point):
+            return []
+        return [Instance(name, point) for name, _ in self._plan(held)]
 
     # -- prerequisites ----------------------------------------------------------------
 
     def prerequisite(self, inst: Instance) -> Expr | None:
         """What ``inst`` waits for, with pre-start parents dropped; None if nothing."""
+        held = frozenset(i for i, s in enumerate(self._seq_list) if s.contains(inst.point))
+        conds = [cond for i, cond in self._deps.get(inst.task, ()) if i in held]
+        return self._prerequisite(conds, inst.point)
+
+    def _prerequisite(self, conds: list[Condition], point: Point) -> Expr | None:
         terms: list[Expr] = []
-        for seq, cond in self._deps.get(inst.task, ()):
-            if cond is None or not seq.contains(inst.point):
-                continue
-            expr = self._concrete(cond, inst.point)
+        for cond in conds:
+            expr = self._concrete(cond, point)
             if expr is not None:
                 terms.append(expr)
         if not terms:
@@ -204,14 +233,14 @@ class Unroller:
 
     def _concrete(self, cond: Condition, point: Point) -> Expr | None:
         if isinstance(cond, Trigger):
-            wf = self.workflow
-            ppoint = (
-                point
-                if cond.offset is None
-                else cond.offset.resolve(point, wf.initial, wf.cycling)
-            )
-            if ppoint < self.start:
-                return None  # pre-start: dropped
+            offset = cond.offset
+            if offset is None:
+                ppoint = point
+            else:
+                wf = self.workflow
+                ppoint = offset.resolve(point, wf.initial, wf.cycling)
+                if ppoint < self.start:
+                    return None  # pre-start: dropped
             return Need(Instance(cond.task, ppoint), cond.output, cond.optional, cond)
         kept = [e for e in (self._concrete(t, point) for t in cond.terms) if e is not None]
         if not kept:
@@ -224,9 +253,9 @@ class Unroller:
 
     def walk(self) -> Iterator[tuple[Instance, Expr | None]]:
         """Spawn instances point by point with their prerequisites, in bounded memory."""
-        for point in self.points():
-            for inst in self.instances_at(point):
-                yield inst, self.prerequisite(inst)
+        for point, held in self._active_points():
+            for name, conds in self._plan(held):
+                yield Instance(name, point), self._prerequisite(conds, point) if conds else None
 
 
 def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.DiGraph:
@@ -234,10 +263,10 @@ def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.
 
     Nodes are :class:`Instance` tuples with attributes ``runs`` (bool),
     ``reason`` (why not, or None), ``root`` (the missing instance that blocks
-    it and why, or None), ``exists`` (False for parents outside the
-    run, drawn only to explain why a child never runs) and ``prerequisite``.
-    Edges run parent -> child with ``needs`` (the list of :class:`Need`),
-    ``conditional`` (inside an ``|``) and ``optional``.
+    it and why, or None), ``exists`` (False for parents outside the run, drawn
+    only to explain why a child never runs) and ``prerequisite``. Edges run
+    parent -> child with ``needs`` (the list of :class:`Need`), ``conditional``
+    (inside an ``|``) and ``optional``.
     """
     u = Unroller(workflow, start, stop)
     if u.stop is None:
@@ -245,46 +274,86 @@ def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.
             "the workflow has no final cycle point, so the whole graph is endless",
             fix="give a stop point, or walk it lazily with Unroller.walk()",
         )
-    g = nx.DiGraph()
-    for inst, expr in u.walk():
-        g.add_node(inst, exists=True, runs=True, reason=None, root=None, prerequisite=expr)
-    for inst, data in list(g.nodes(data=True)):
-        expr = data["prerequisite"]
-        if expr is None:
-            continue
-        _add_edges(g, u, expr, inst, conditional=False)
-    _check_acyclic(g, workflow)
-    _mark_runs(g, u)
+    with no_gc():
+        g = nx.DiGraph()
+        nodes = []
+        edges: dict[tuple[Instance, Instance], dict] = {}
+        for inst, expr in u.walk():
+            nodes.append(
+                (
+                    inst,
+                    {
+                        "exists": True,
+                        "runs": True,
+                        "reason": None,
+                        "root": None,
+                        "prerequisite": expr,
+                    },
+                )
+            )
+            if expr is not None:
+                _collect_edges(edges, expr, inst, conditional=False)
+        g.add_nodes_from(nodes)
+        missing = [p for p, _ in edges if p not in g]
+        g.add_nodes_from(
+            (
+                p,
+                {
+                    "exists": False,
+                    "runs": False,
+                    "reason": u.why_missing(p),
+                    "root": None,
+                    "prerequisite": None,
+                },
+            )
+            for p in missing
+        )
+        g.add_edges_from((a, b, d) for (a, b), d in edges.items())
+        order = _topological_order(g, workflow)
+        _mark_runs(g, u, order)
     return g
 
 
-def _add_edges(g: nx.DiGraph, u: Unroller, expr: Expr, child: Instance, conditional: bool) -> None:
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    Large unrolls allocate hundreds of thousands of tuples; collections
+    triggered by that make the build superlinear and reclaim nothing.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+def _collect_edges(edges: dict, expr: Expr, child: Instance, conditional: bool) -> None:
     if isinstance(expr, Need):
-        parent = expr.parent
-        if parent not in g:
-            g.add_node(
-                parent,
-                exists=False,
-                runs=False,
-                reason=u.why_missing(parent),
-                root=None,
-                prerequisite=None,
-            )
-        if g.has_edge(parent, child):
-            g.edges[parent, child]["needs"].append(expr)
-            g.edges[parent, child]["conditional"] &= conditional
+        key = (expr.parent, child)
+        data = edges.get(key)
+        if data is None:
+            edges[key] = {"needs": [expr], "conditional": conditional, "optional": expr.optional}
         else:
-            g.add_edge(parent, child, needs=[expr], conditional=conditional,
-                       optional=expr.optional)
+            data["needs"].append(expr)
+            data["conditional"] = data["conditional"] and conditional
         return
     inner = conditional or isinstance(expr, AnyOf)
     for term in expr.terms:
-        _add_edges(g, u, term, child, inner)
+        _collect_edges(edges, term, child, inner)
 
 
-def _check_acyclic(g: nx.DiGraph, workflow: Workflow) -> None:
-    if nx.is_directed_acyclic_graph(g):
-        return
+def _topological_order(g: nx.DiGraph, workflow: Workflow) -> list[Instance]:
+    try:
+        return list(nx.topological_sort(g))
+    except nx.NetworkXUnfeasible:
+        _raise_loop(g, workflow)
+        raise  # pragma: no cover - _raise_loop always raises
+
+
+def _raise_loop(g: nx.DiGraph, workflow: Workflow) -> None:
     cycle = nx.find_cycle(g)
     loop = [f"{n[0]}[{workflow.fmt(n[1])}]" for n, _ in cycle] + [
         f"{cycle[0][0][0]}[{workflow.fmt(cycle[0][0][1])}]"
@@ -296,10 +365,10 @@ def _check_acyclic(g: nx.DiGraph, workflow: Workflow) -> None:
     )
 
 
-def _mark_runs(g: nx.DiGraph, u: Unroller) -> None:
+def _mark_runs(g: nx.DiGraph, u: Unroller, order: list[Instance]) -> None:
     fmt = u.workflow.fmt
     nodes = g.nodes
-    for inst in nx.topological_sort(g):
+    for inst in order:
         data = nodes[inst]
         if not data["exists"] or data["prerequisite"] is None:
             continue
