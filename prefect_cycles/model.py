@@ -94,8 +94,7 @@ class Offset:
             raise GraphSyntaxError(
                 f"bad cycle offset [{raw}]: {exc.args[0]}",
                 task=task,
-                fix=exc.fix
-                or "write offsets as [-P1], [+PT6H], [^], [^+P1] or an absolute point",
+                fix=exc.fix or "write offsets as [-P1], [+PT6H], [^], [^+P1] or an absolute point",
             ) from None
 
     def __str__(self) -> str:
@@ -256,8 +255,11 @@ class Workflow:
                     f"output {task}:{out} can't be both required and optional",
                     task=task,
                     fix=f"mark {task}:{out} with '?' everywhere or nowhere"
-                    + (" (':finish' makes succeeded and failed optional)" if output == "finished"
-                       or "finished" in tdef.optional else ""),
+                    + (
+                        " (':finish' makes succeeded and failed optional)"
+                        if output == "finished" or "finished" in tdef.optional
+                        else ""
+                    ),
                 )
             tdef.optional[out] = optional
         if output == "finished":

@@ -42,8 +42,9 @@ def load_workflow(source: str) -> tuple[Workflow, list[str]]:
 
 def _from_python(path: Path, name: str, source: str) -> Workflow:
     if not path.is_file():
-        raise SourceError(f"no Python file at {str(path)!r}", text=source,
-                          fix="check the path before the ':'")
+        raise SourceError(
+            f"no Python file at {str(path)!r}", text=source, fix="check the path before the ':'"
+        )
     mod_name = f"_prefect_cycles_source_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(mod_name, path)
     if spec is None or spec.loader is None:
