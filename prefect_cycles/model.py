@@ -144,6 +144,22 @@ class AnyOf:
 Condition: TypeAlias = "Trigger | AllOf | AnyOf"
 
 
+def runahead_limit(text: str, cycling: Cycling) -> int | Interval:
+    """Read a runahead limit: ``P4`` is four points past the oldest active one;
+    in date-time cycling a duration such as ``PT12H`` is a span of time."""
+    raw = str(text).strip()
+    m = re.match(r"^P(\d+)$", raw)
+    if m:
+        return int(m.group(1))
+    try:
+        return cycling.interval(raw)
+    except PointError:
+        raise ValidationError(
+            f"runahead limit {raw!r} is neither a count of cycles nor an interval",
+            fix="use P4 (five active cycles) or, in date-time cycling, a duration like PT12H",
+        ) from None
+
+
 def _paren(c: Condition) -> str:
     return f"({c})" if isinstance(c, (AllOf, AnyOf)) else str(c)
 
@@ -301,17 +317,7 @@ class Workflow:
 
     def runahead_points(self) -> int | Interval:
         """The runahead limit: a count of extra active points (``P4``) or a time span."""
-        text = self.runahead.strip()
-        m = re.match(r"^P(\d+)$", text)
-        if m:
-            return int(m.group(1))
-        try:
-            return self.cycling.interval(text)
-        except PointError:
-            raise ValidationError(
-                f"runahead limit {text!r} is neither a count of cycles nor an interval",
-                fix="use P4 (five active cycles) or, in date-time cycling, a duration like PT12H",
-            ) from None
+        return runahead_limit(self.runahead, self.cycling)
 
     def sequences_of(self, task: str) -> list[Sequence]:
         """The sequences ``task`` runs on."""

@@ -27,7 +27,7 @@ from typing import NamedTuple, TypeAlias
 import networkx as nx
 
 from .errors import CyclicDependencyError, ValidationError
-from .model import AllOf, AnyOf, Condition, Trigger, Workflow
+from .model import AllOf, AnyOf, Condition, Trigger, Workflow, triggers
 from .points import Point
 from .recurrence import Sequence
 
@@ -251,11 +251,45 @@ class Unroller:
 
     # -- walking ----------------------------------------------------------------------
 
+    def cycles(self) -> Iterator[tuple[Point, list[tuple[Instance, Expr | None]]]]:
+        """Each point of the window in order, with its instances and their prerequisites."""
+        for point, held in self._active_points():
+            yield (
+                point,
+                [
+                    (Instance(name, point), self._prerequisite(conds, point) if conds else None)
+                    for name, conds in self._plan(held)
+                ],
+            )
+
     def walk(self) -> Iterator[tuple[Instance, Expr | None]]:
         """Spawn instances point by point with their prerequisites, in bounded memory."""
-        for point, held in self._active_points():
-            for name, conds in self._plan(held):
-                yield Instance(name, point), self._prerequisite(conds, point) if conds else None
+        for _, spawned in self.cycles():
+            yield from spawned
+
+    def horizon(self, point: Point) -> Point:
+        """The earliest point that instances at ``point`` or later can need through a
+        relative offset: older finished instances may be forgotten (bar pinned ones)."""
+        earliest = point
+        for conds in self._deps.values():
+            for _, cond in conds:
+                for trig in triggers(cond):
+                    off = trig.offset
+                    if off is not None and off.kind == "relative":
+                        p = off.resolve(point, self.workflow.initial, self.workflow.cycling)
+                        earliest = min(earliest, p)
+        return earliest
+
+    def pinned(self) -> set[Point]:
+        """Points that any instance may need through ``[^]`` or absolute offsets."""
+        wf = self.workflow
+        return {
+            trig.offset.resolve(wf.initial, wf.initial, wf.cycling)
+            for conds in self._deps.values()
+            for _, cond in conds
+            for trig in triggers(cond)
+            if trig.offset is not None and trig.offset.kind != "relative"
+        }
 
 
 def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.DiGraph:

@@ -1,0 +1,426 @@
+"""The flow builder: a cyclic workflow becomes a real Prefect flow.
+
+Every task at every cycle point is a Prefect task run of its own, named
+``task[point]`` and tagged with its point, submitted by the scheduler as soon
+as its prerequisites are met, with its parents passed as ``wait_for`` so the
+UI draws the real edges. Cycles overlap wherever the graph allows, up to the
+runahead limit. The flow is a :class:`CyclicFlow` (a ``prefect.Flow``) whose
+parameters ``start``, ``stop`` and ``runahead`` choose each run's window.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import inspect
+import queue
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from prefect import Flow, Task, get_run_logger
+from prefect.futures import PrefectFuture
+from prefect.states import Completed, Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import allow_failure
+
+from .errors import CycleError, ValidationError
+from .model import Workflow
+from .points import Point
+from .scheduler import Ready, Scheduler
+from .unroll import Instance
+
+#: Worker threads of the default task runner. The scheduler submits only
+#: instances whose parents are done, so no thread ever blocks on ``wait_for``.
+DEFAULT_MAX_WORKERS = 16
+
+#: The state name a task run ends with when it stops the cycling.
+STOP_STATE = "StopCycling"
+
+#: Parameter names the flow fills in for a task body.
+POINT_PARAM = "point"
+PREVIOUS_PARAM = "previous"
+
+
+def stop_cycling(result: Any = None, message: str | None = None) -> State:
+    """Return this from a task to end the cycling after its point ("loop until").
+
+    The task run completes with ``result`` as its result; instances already
+    started finish, and no instance at a later point starts.
+    """
+    return Completed(
+        data=result, name=STOP_STATE, message=message or "cycling stopped by this task"
+    )
+
+
+class CyclicFlow(Flow):
+    """A Prefect flow that runs a cyclic workflow; ``workflow`` holds its model."""
+
+    workflow: Workflow
+    implementations: dict[str, Task]
+
+    def _set_entrypoint_name(self) -> None:
+        """Name the function after the module variable holding this flow, for deployments."""
+        module = sys.modules.get(self.fn.__module__)
+        for var, value in vars(module).items() if module else ():
+            if value is self:
+                self.fn.__name__ = self.fn.__qualname__ = var
+                return
+
+    def to_deployment(self, *args: Any, **kwargs: Any) -> Any:
+        self._set_entrypoint_name()
+        return super().to_deployment(*args, **kwargs)
+
+    def serve(self, *args: Any, **kwargs: Any) -> Any:
+        self._set_entrypoint_name()
+        return super().serve(*args, **kwargs)
+
+
+def cyclic_flow(
+    *tasks: Task,
+    graph: Mapping[str, str] | None = None,
+    cylc: str | Path | None = None,
+    initial: object = None,
+    final: object = None,
+    runahead: str | None = None,
+    time_zone: str | None = None,
+    name: str | None = None,
+    task_runner: Any = None,
+    **flow_options: Any,
+) -> CyclicFlow:
+    """Build a Prefect flow that runs a cyclic workflow.
+
+    The workflow comes from one of three places: the ``@cycle`` rules on
+    ``tasks`` (decorator front end); a ``graph`` mapping recurrences to Cylc
+    graph strings, run by the ``tasks`` of the same names; or a ``cylc``
+    flow.cylc file, likewise. ``initial``/``final``/``runahead`` override a
+    flow.cylc's own. Other keyword arguments go to ``prefect.Flow``
+    (``retries``, ``log_prints``, ``description``...). The default task runner
+    is a ``ThreadPoolTaskRunner`` with ``DEFAULT_MAX_WORKERS`` threads.
+    """
+    if graph is not None and cylc is not None:
+        raise CycleError(
+            "give either graph= or cylc=, not both", fix="choose one source for the graph"
+        )
+    if graph is not None or cylc is not None:
+        workflow = _from_text(graph, cylc, initial, final, runahead, time_zone, name)
+        impls = _by_name(tasks)
+    else:
+        from .decorators import build_workflow, task_map
+
+        if initial is None:
+            raise CycleError(
+                "a cyclic flow needs an initial cycle point",
+                fix="pass initial=, e.g. cyclic_flow(prep, foo, initial=1, final=4)",
+            )
+        workflow = build_workflow(
+            *tasks,
+            initial=initial,
+            final=final,
+            runahead=runahead or "P4",
+            time_zone=time_zone,
+            name=name,
+        )
+        impls = task_map(*tasks)
+    _check_implementations(workflow, impls)
+    flow_name = name or workflow.name
+    fn = _flow_function(workflow, impls, flow_name, inspect.stack()[1].frame.f_globals)
+    cflow = CyclicFlow(
+        fn,
+        name=flow_name,
+        task_runner=task_runner or ThreadPoolTaskRunner(max_workers=DEFAULT_MAX_WORKERS),
+        validate_parameters=True,
+        **flow_options,
+    )
+    cflow.workflow = workflow
+    cflow.implementations = impls
+    return cflow
+
+
+def _from_text(
+    graph: Mapping[str, str] | None,
+    cylc: str | Path | None,
+    initial: object,
+    final: object,
+    runahead: str | None,
+    time_zone: str | None,
+    name: str | None,
+) -> Workflow:
+    if cylc is not None:
+        from .flowcylc import load_flow_cylc
+
+        workflow, _ = load_flow_cylc(Path(cylc))
+        if initial is not None or final is not None:
+            workflow = workflow.with_window(initial, final)
+        if runahead is not None:
+            workflow.runahead = runahead
+            workflow.runahead_points()
+        if name:
+            workflow.name = name
+        return workflow
+    from .graphstring import from_graph
+
+    if initial is None:
+        raise CycleError(
+            "a cyclic flow needs an initial cycle point",
+            fix="pass initial=, e.g. cyclic_flow(graph={...}, initial=1, final=4)",
+        )
+    return from_graph(
+        graph,  # type: ignore[arg-type]
+        initial,
+        final,
+        runahead=runahead or "P4",
+        time_zone=time_zone,
+        name=name or "cyclic-workflow",
+    )
+
+
+def _by_name(tasks: Iterable[Task]) -> dict[str, Task]:
+    impls: dict[str, Task] = {}
+    for t in tasks:
+        if not isinstance(t, Task):
+            raise CycleError(
+                f"{t!r} is not a Prefect task",
+                fix="pass the @task-decorated functions that run the graph's tasks",
+            )
+        if t.name in impls and impls[t.name] is not t:
+            raise ValidationError(
+                f"two different tasks are named {t.name!r}",
+                task=t.name,
+                fix="give one of them another name with @task(name=...)",
+            )
+        impls[t.name] = t
+    return impls
+
+
+def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> None:
+    missing = sorted(set(workflow.tasks) - set(impls))
+    if missing:
+        raise ValidationError(
+            f"the graph names tasks with no Prefect task to run them: {', '.join(missing)}",
+            task=missing[0],
+            fix="pass a @task for each (its name is the function name or @task(name=...))",
+        )
+    extra = sorted(set(impls) - set(workflow.tasks))
+    if extra:
+        raise ValidationError(
+            f"tasks given that the graph never names: {', '.join(extra)}",
+            task=extra[0],
+            fix="add them to the graph, or leave them out",
+        )
+    for name, t in impls.items():
+        for param in inspect.signature(t.fn).parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            fillable = param.name in (POINT_PARAM, PREVIOUS_PARAM) or param.name in workflow.tasks
+            if not fillable and param.default is param.empty:
+                raise ValidationError(
+                    f"task {name!r} has a parameter {param.name!r} the cyclic flow cannot fill",
+                    task=name,
+                    fix=f"give {param.name} a default, or name it 'point' (the cycle point), "
+                    "'previous' (its own result at the previous point) or after a parent task",
+                )
+            if (
+                param.name == PREVIOUS_PARAM or param.name in workflow.tasks
+            ) and param.default is param.empty:
+                raise ValidationError(
+                    f"task {name!r} parameter {param.name!r} has no value where that parent "
+                    "does not run (the first point, or a failed or optional parent)",
+                    task=name,
+                    fix=f"give it a default, e.g. {param.name}=None",
+                )
+
+
+def _flow_function(
+    workflow: Workflow, impls: dict[str, Task], name: str, caller_globals: dict
+) -> Callable[..., Any]:
+    integer = workflow.cycling.mode == "integer"
+
+    def default(point: Point | None) -> Any:
+        if point is None:
+            return None
+        return point if integer else workflow.fmt(point)
+
+    def cycle_flow(start: Any = None, stop: Any = None, runahead: Any = None) -> Any:
+        return run_cycles(workflow, impls, start, stop, runahead)
+
+    point_type = int | None if integer else str | None
+    cycle_flow.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "start",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=default(workflow.initial),
+                annotation=point_type,
+            ),
+            inspect.Parameter(
+                "stop",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=default(workflow.final),
+                annotation=point_type,
+            ),
+            inspect.Parameter(
+                "runahead",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=workflow.runahead,
+                annotation=str,
+            ),
+        ]
+    )
+    cycle_flow.__annotations__ = {"start": point_type, "stop": point_type, "runahead": str}
+    ident = "".join(c if c.isalnum() else "_" for c in name)
+    cycle_flow.__name__ = cycle_flow.__qualname__ = ident if ident.isidentifier() else "cycle_flow"
+    cycle_flow.__module__ = caller_globals.get("__name__", __name__)
+    cycle_flow.__doc__ = f"Run the cyclic workflow {name!r} from start to stop."
+    return cycle_flow
+
+
+def to_python(point: Point) -> int | dt.datetime:
+    """A cycle point as task bodies receive it: an int, or an aware datetime."""
+    if isinstance(point, int):
+        return point
+    return dt.datetime.fromisoformat(str(point).replace("Z", "+00:00"))
+
+
+def run_cycles(
+    workflow: Workflow,
+    impls: Mapping[str, Task],
+    start: object = None,
+    stop: object = None,
+    runahead: str | None = None,
+) -> Any:
+    """The body of a cyclic flow: schedule, submit and wait on every instance."""
+    logger = get_run_logger()
+    sched = Scheduler(workflow, start, stop, runahead)
+    fmt = workflow.fmt
+    window = f"{fmt(sched.unroller.start)} to " + (
+        fmt(sched.unroller.stop) if sched.unroller.stop is not None else "no stop point"
+    )
+    logger.info(
+        "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
+    )
+    submitter = _Submitter(workflow, impls)
+    done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
+    in_flight: dict[Instance, PrefectFuture] = {}
+    stopped_at: Point | None = None
+    while True:
+        for item in sched.ready():
+            fut = submitter.submit(item)
+            in_flight[item.instance] = fut
+            fut.add_done_callback(lambda _f, inst=item.instance: done.put(inst))
+        if not in_flight:
+            break
+        watch = [i for i in sched.waiting_for_started if i in in_flight]
+        try:
+            finished = [done.get(timeout=0.05 if watch else None)]
+        except queue.Empty:
+            for inst in watch:
+                if in_flight[inst].state.is_running():
+                    sched.started(inst)
+            continue
+        while True:
+            try:
+                finished.append(done.get_nowait())
+            except queue.Empty:
+                break
+        for inst in finished:
+            fut = in_flight.pop(inst)
+            fut.wait()
+            state = fut.state
+            sched.started(inst)
+            ok = state.is_completed()
+            sched.finished(inst, ok)
+            if not ok:
+                logger.warning(
+                    "%s[%s] ended %s: %s",
+                    inst.task,
+                    fmt(inst.point),
+                    state.name,
+                    state.message or "",
+                )
+            elif state.name == STOP_STATE:
+                stopped_at = inst.point if stopped_at is None else min(stopped_at, inst.point)
+                sched.stop_after(inst.point)
+                logger.info(
+                    "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
+                )
+        submitter.forget_except(sched)
+    return _outcome(sched, workflow, stopped_at, logger)
+
+
+def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, logger: Any) -> Any:
+    fmt = workflow.fmt
+
+    def label(inst: Instance) -> str:
+        return f"{inst.task}[{fmt(inst.point)}]"
+
+    for inst, reason in sched.never_run:
+        logger.warning("%s never runs: %s", label(inst), reason)
+    blocked = sched.blocked()
+    summary = {
+        "succeeded": sched.succeeded,
+        "failed": [label(i) for i in sched.failed],
+        "blocked": [label(i) for i, _ in blocked],
+        "never_run": [label(i) for i, _ in sched.never_run],
+        "stopped_at": None if stopped_at is None else fmt(stopped_at),
+    }
+    if not sched.failed and not blocked and not sched.stalled_by_runahead():
+        logger.info("All %d instances completed", sched.succeeded + sched.failed_ok)
+        return summary
+    parts = []
+    if sched.failed:
+        parts.append("failed: " + ", ".join(summary["failed"]))
+    if blocked:
+        parts.append("blocked: " + "; ".join(f"{label(i)} ({why})" for i, why in blocked))
+    if sched.stalled_by_runahead():
+        parts.append("later points were held back by the runahead limit")
+    message = "Cyclic workflow did not complete. " + ". ".join(parts)
+    logger.error(message)
+    return Failed(message=message, data=summary)
+
+
+class _Submitter:
+    """Turns a ready instance into a Prefect task run with its name, tags and inputs."""
+
+    def __init__(self, workflow: Workflow, impls: Mapping[str, Task]) -> None:
+        self.workflow = workflow
+        self.impls = impls
+        self.futures: dict[Instance, PrefectFuture] = {}
+        self._params = {name: set(inspect.signature(t.fn).parameters) for name, t in impls.items()}
+
+    def submit(self, item: Ready) -> PrefectFuture:
+        inst = item.instance
+        label = self.workflow.fmt(inst.point)
+        base = self.impls[inst.task]
+        task = copy.copy(base)
+        task.task_run_name = f"{inst.task}[{label}]"
+        task.tags = set(base.tags) | {f"point:{label}", "prefect-cycles"}
+        params = self._params[inst.task]
+        kwargs: dict[str, Any] = {}
+        if POINT_PARAM in params:
+            kwargs[POINT_PARAM] = to_python(inst.point)
+        wait_for = []
+        for need in item.parents:
+            fut = self.futures.get(need.parent)
+            if fut is None:
+                continue
+            state = fut.state
+            if not state.is_final():
+                continue  # a :started parent still running: ordering only, no wait
+            wait_for.append(allow_failure(fut))
+            if not state.is_completed():
+                continue
+            parent = need.parent.task
+            key = PREVIOUS_PARAM if parent == inst.task else parent
+            if key in params and (key not in kwargs or need.parent.point > kwargs[key][0].point):
+                kwargs[key] = (need.parent, fut)
+        args = {k: v[1] if isinstance(v, tuple) else v for k, v in kwargs.items()}
+        fut = task.submit(**args, wait_for=wait_for)
+        self.futures[inst] = fut
+        return fut
+
+    def forget_except(self, sched: Scheduler) -> None:
+        """Drop futures the scheduler no longer remembers (bounded memory)."""
+        if len(self.futures) > 2 * len(sched.remembered) + 64:
+            self.futures = {i: f for i, f in self.futures.items() if i in sched.remembered}

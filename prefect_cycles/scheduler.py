@@ -1,0 +1,272 @@
+"""The scheduler: which instances may start now, given what has finished.
+
+It follows Cylc 8's scheduler: instances are spawned point by point, at most
+``runahead`` points ahead of the oldest point with unfinished work; an
+instance starts when its prerequisites are met (outputs ``succeeded``,
+``failed``, ``started``, ``finished``; ``&``/``|`` conditions); a failure
+blocks only what needs the missing output. It knows nothing of Prefect: the
+flow builder feeds it outcomes and submits what it hands out, which keeps the
+logic testable on its own and the same for every task runner.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from .model import Workflow, runahead_limit
+from .points import Point
+from .unroll import Expr, Instance, Need, Unroller, evaluate, needs
+
+#: Outputs an instance has reached in each terminal state.
+SUCCEEDED = frozenset({"started", "succeeded", "finished"})
+FAILED = frozenset({"started", "failed", "finished"})
+
+
+@dataclass
+class Ready:
+    """An instance to start now, with the parents whose outputs it waited for."""
+
+    instance: Instance
+    parents: list[Need] = field(default_factory=list)
+
+
+@dataclass
+class _Record:
+    expr: Expr | None
+    state: str = "waiting"  # waiting, submitted, running, succeeded, failed
+    outputs: frozenset[str] = frozenset()
+
+
+class Scheduler:
+    """Spawn, release and account for the instances of one run over ``[start, stop]``."""
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        start: object = None,
+        stop: object = None,
+        runahead: str | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.unroller = Unroller(workflow, start, stop)
+        self.runahead = runahead_limit(runahead or workflow.runahead, workflow.cycling)
+        self._cycles = self.unroller.cycles()
+        self._next: tuple[Point, list] | None = next(self._cycles, None)
+        self._active: deque[Point] = deque()  # spawned points with unfinished work, in order
+        self._unfinished: dict[Point, int] = {}
+        self._records: dict[Instance, _Record] = {}
+        self._waiters: dict[Instance, list[Instance]] = {}
+        self._candidates: list[Instance] = []
+        self._pinned = self.unroller.pinned()
+        self._done_points: deque[Point] = deque()
+        self.cut: Point | None = None  # no instance after this point starts
+        self.never_run: list[tuple[Instance, str]] = []
+        self._never: dict[Instance, Point] = {}  # never-run instances still worth knowing
+        self.succeeded = 0
+        self.failed: list[Instance] = []  # failed with a required output missing
+        self.failed_ok = 0  # failed where failure was optional
+
+    # -- public protocol ---------------------------------------------------------
+
+    def ready(self) -> list[Ready]:
+        """Spawn what the runahead limit allows and hand out every instance now ready."""
+        self._spawn()
+        out: list[Ready] = []
+        todo, self._candidates = self._candidates, []
+        for inst in todo:
+            rec = self._records.get(inst)
+            if rec is None or rec.state != "waiting":
+                continue
+            if self.cut is not None and inst.point > self.cut:
+                continue
+            if evaluate(rec.expr, self._met):
+                rec.state = "submitted"
+                out.append(Ready(inst, [n for n in needs(rec.expr) if self._met(n)]))
+        return out
+
+    def started(self, inst: Instance) -> None:
+        """``inst`` is running: release what waits on its ``started`` output."""
+        rec = self._records[inst]
+        if rec.state == "submitted":
+            rec.state = "running"
+            rec.outputs = frozenset({"started"})
+            self._wake(inst)
+
+    def finished(self, inst: Instance, succeeded: bool) -> None:
+        """``inst`` ended; record its outputs and release its children."""
+        rec = self._records[inst]
+        rec.state = "succeeded" if succeeded else "failed"
+        rec.outputs = SUCCEEDED if succeeded else FAILED
+        if self._complete(inst, rec):
+            if succeeded:
+                self.succeeded += 1
+            else:
+                self.failed_ok += 1
+            self._finish(inst)
+        else:
+            self.failed.append(inst)
+        self._wake(inst)
+
+    def stop_after(self, point: Point) -> None:
+        """End the cycling: nothing at a later point starts; started instances finish."""
+        if self.cut is None or point < self.cut:
+            self.cut = point
+        for inst, rec in list(self._records.items()):
+            if inst.point > point and rec.state == "waiting":
+                rec.state = "dropped"
+                self._finish(inst)
+
+    @property
+    def waiting_for_started(self) -> list[Instance]:
+        """Submitted instances whose ``started`` output something waits for."""
+        return [
+            inst
+            for inst, rec in self._records.items()
+            if rec.state == "submitted" and inst in self._waiters
+        ]
+
+    def blocked(self) -> list[tuple[Instance, str]]:
+        """Spawned instances still waiting, with what they wait for (call when stalled)."""
+        fmt = self.workflow.fmt
+        out = []
+        for inst, rec in self._records.items():
+            if rec.state != "waiting" or (self.cut is not None and inst.point > self.cut):
+                continue
+            missing = [n for n in needs(rec.expr) if not self._met(n)]
+            what = ", ".join(f"{n.parent.task}[{fmt(n.parent.point)}]:{n.output}" for n in missing)
+            out.append((inst, f"waiting for {what}"))
+        return out
+
+    def stalled_by_runahead(self) -> bool:
+        """True when more points exist but the runahead limit holds them back."""
+        return self._next is not None and (self.cut is None or self._next[0] <= self.cut)
+
+    @property
+    def remembered(self) -> Mapping[Instance, object]:
+        """The instances the scheduler still tracks (a read-only view)."""
+        return self._records
+
+    def instances(self) -> Iterator[tuple[Instance, str]]:
+        """Every instance still remembered, with its state."""
+        for inst, rec in self._records.items():
+            yield inst, rec.state
+
+    # -- internals ---------------------------------------------------------------
+
+    def _met(self, need: Need) -> bool:
+        rec = self._records.get(need.parent)
+        return rec is not None and need.output in rec.outputs
+
+    def _complete(self, inst: Instance, rec: _Record) -> bool:
+        optional = self.workflow.tasks[inst.task].optional
+        required = [o for o, opt in optional.items() if not opt and o != "finished"]
+        if "succeeded" not in optional:
+            required.append("succeeded")
+        if rec.state == "failed" and optional.get("succeeded") and not required:
+            return True
+        return all(o in rec.outputs for o in required)
+
+    def _within_runahead(self, point: Point) -> bool:
+        if self.cut is not None and point > self.cut:
+            return False
+        if not self._active:
+            return True
+        limit = self.runahead
+        if isinstance(limit, int):
+            return len(self._active) <= limit
+        return point <= self.workflow.cycling.add(self._active[0], limit)
+
+    def _spawn(self) -> None:
+        while self._next is not None and self._within_runahead(self._next[0]):
+            point, spawned = self._next
+            self._next = next(self._cycles, None)
+            self._active.append(point)
+            self._unfinished[point] = len(spawned)
+            for inst, expr in spawned:
+                self._records[inst] = _Record(expr)
+                self._candidates.append(inst)
+                for n in needs(expr):
+                    self._waiters.setdefault(n.parent, []).append(inst)
+            for inst, expr in spawned:
+                if expr is not None and not evaluate(expr, self._possible):
+                    self._never_runs(inst, self._why_never(expr))
+            if not spawned:
+                self._retire()
+
+    def _possible(self, need: Need) -> bool:
+        """Whether a parent may still reach an output: it exists and is not known never to run."""
+        parent = need.parent
+        if parent in self._never:
+            return False
+        rec = self._records.get(parent)
+        if rec is not None:
+            return rec.state != "dropped" or need.output in rec.outputs
+        return self.unroller.exists(parent)
+
+    def _why_never(self, expr: Expr) -> str:
+        fmt = self.workflow.fmt
+        gone = next(n.parent for n in needs(expr) if not self._possible(n))
+        name = f"{gone.task}[{fmt(gone.point)}]"
+        if gone in self._never:
+            return f"it needs {name}, which never runs"
+        return f"it needs {name}, which does not exist: {self.unroller.why_missing(gone)}"
+
+    def _never_runs(self, inst: Instance, reason: str) -> None:
+        """``inst`` can never start: account for it, then for whatever only it could free."""
+        stack = [(inst, reason)]
+        while stack:
+            inst, reason = stack.pop()
+            rec = self._records.get(inst)
+            if rec is None or rec.state != "waiting":
+                continue
+            rec.state = "dropped"
+            self._never[inst] = inst.point
+            self.never_run.append((inst, reason))
+            self._finish(inst)
+            for child in self._waiters.get(inst, ()):
+                crec = self._records.get(child)
+                if (
+                    crec is not None
+                    and crec.state == "waiting"
+                    and not evaluate(crec.expr, self._possible)
+                ):
+                    stack.append((child, self._why_never(crec.expr)))
+
+    def _wake(self, parent: Instance) -> None:
+        self._candidates.extend(self._waiters.get(parent, ()))
+
+    def _finish(self, inst: Instance) -> None:
+        left = self._unfinished[inst.point] - 1
+        self._unfinished[inst.point] = left
+        if left <= 0:
+            self._retire()
+
+    def _retire(self) -> None:
+        """Retire fully finished points from the front of the runahead window."""
+        while self._active and self._unfinished[self._active[0]] <= 0:
+            done = self._active.popleft()
+            del self._unfinished[done]
+            self._done_points.append(done)
+        self._prune()
+
+    def _prune(self) -> None:
+        """Forget finished instances that no future instance can need (bounded memory)."""
+        base = self._active[0] if self._active else self._next[0] if self._next else None
+        if base is None:
+            return
+        horizon = self.unroller.horizon(base)
+        while self._done_points and self._done_points[0] < horizon:
+            point = self._done_points.popleft()
+            if point in self._pinned:
+                continue
+            for name in self.workflow.tasks:
+                inst = Instance(name, point)
+                self._records.pop(inst, None)
+                self._waiters.pop(inst, None)
+                self._never.pop(inst, None)
+
+    def finished_everything(self) -> bool:
+        """True when no point is left to spawn and no spawned instance is unfinished."""
+        return not self.stalled_by_runahead() and not self._active
