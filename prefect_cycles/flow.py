@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from prefect import Flow, Task, get_run_logger
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.states import Completed, Failed, State
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import allow_failure
 
 from .errors import CycleError, ValidationError
@@ -388,6 +389,8 @@ class _Submitter:
         self.impls = impls
         self.futures: dict[Instance, PrefectFuture] = {}
         self._params = {name: set(inspect.signature(t.fn).parameters) for name, t in impls.items()}
+        ctx = FlowRunContext.get()
+        self.process_pool = isinstance(ctx.task_runner if ctx else None, ProcessPoolTaskRunner)
 
     def submit(self, item: Ready) -> PrefectFuture:
         inst = item.instance
@@ -408,9 +411,13 @@ class _Submitter:
             state = fut.state
             if not state.is_final():
                 continue  # a :started parent still running: ordering only, no wait
-            wait_for.append(allow_failure(fut))
             if not state.is_completed():
+                # A :failed or :finish trigger. The process pool cannot take
+                # allow_failure in wait_for, so there the edge goes undrawn.
+                if not self.process_pool:
+                    wait_for.append(allow_failure(fut))
                 continue
+            wait_for.append(fut)
             parent = need.parent.task
             key = PREVIOUS_PARAM if parent == inst.task else parent
             if key in params and (key not in kwargs or need.parent.point > kwargs[key][0].point):

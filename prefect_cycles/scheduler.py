@@ -64,6 +64,7 @@ class Scheduler:
         self.cut: Point | None = None  # no instance after this point starts
         self.never_run: list[tuple[Instance, str]] = []
         self._never: dict[Instance, Point] = {}  # never-run instances still worth knowing
+        self.skipped: list[Instance] = []  # not run: an optional output they need did not come
         self.succeeded = 0
         self.failed: list[Instance] = []  # failed with a required output missing
         self.failed_ok = 0  # failed where failure was optional
@@ -95,11 +96,17 @@ class Scheduler:
             self._wake(inst)
 
     def finished(self, inst: Instance, succeeded: bool) -> None:
-        """``inst`` ended; record its outputs and release its children."""
+        """``inst`` ended; record its outputs and release its children.
+
+        Children that now can never start because an *optional* output did not
+        come are skipped, as Cylc never spawns them; children of a failure
+        whose output was required stay waiting and are reported as blocked.
+        """
         rec = self._records[inst]
         rec.state = "succeeded" if succeeded else "failed"
         rec.outputs = SUCCEEDED if succeeded else FAILED
-        if self._complete(inst, rec):
+        complete = self._complete(inst, rec)
+        if complete:
             if succeeded:
                 self.succeeded += 1
             else:
@@ -108,6 +115,15 @@ class Scheduler:
         else:
             self.failed.append(inst)
         self._wake(inst)
+        if complete:
+            for child in self._waiters.get(inst, ()):
+                crec = self._records.get(child)
+                if (
+                    crec is not None
+                    and crec.state == "waiting"
+                    and not evaluate(crec.expr, self._possible)
+                ):
+                    self._never_runs(child, "", skipped=True)
 
     def stop_after(self, point: Point) -> None:
         """End the cycling: nothing at a later point starts; started instances finish."""
@@ -201,9 +217,11 @@ class Scheduler:
         if parent in self._never:
             return False
         rec = self._records.get(parent)
-        if rec is not None:
-            return rec.state != "dropped" or need.output in rec.outputs
-        return self.unroller.exists(parent)
+        if rec is None:
+            return self.unroller.exists(parent)
+        if rec.state in ("waiting", "submitted", "running"):
+            return True
+        return need.output in rec.outputs
 
     def _why_never(self, expr: Expr) -> str:
         fmt = self.workflow.fmt
@@ -213,8 +231,12 @@ class Scheduler:
             return f"it needs {name}, which never runs"
         return f"it needs {name}, which does not exist: {self.unroller.why_missing(gone)}"
 
-    def _never_runs(self, inst: Instance, reason: str) -> None:
-        """``inst`` can never start: account for it, then for whatever only it could free."""
+    def _never_runs(self, inst: Instance, reason: str, skipped: bool = False) -> None:
+        """``inst`` can never start: account for it, then for whatever only it could free.
+
+        ``skipped`` marks an outcome of the graph's routing (an optional output
+        that did not come), not a defect worth a warning.
+        """
         stack = [(inst, reason)]
         while stack:
             inst, reason = stack.pop()
@@ -223,7 +245,10 @@ class Scheduler:
                 continue
             rec.state = "dropped"
             self._never[inst] = inst.point
-            self.never_run.append((inst, reason))
+            if skipped:
+                self.skipped.append(inst)
+            else:
+                self.never_run.append((inst, reason))
             self._finish(inst)
             for child in self._waiters.get(inst, ()):
                 crec = self._records.get(child)
@@ -232,7 +257,7 @@ class Scheduler:
                     and crec.state == "waiting"
                     and not evaluate(crec.expr, self._possible)
                 ):
-                    stack.append((child, self._why_never(crec.expr)))
+                    stack.append((child, "" if skipped else self._why_never(crec.expr)))
 
     def _wake(self, parent: Instance) -> None:
         self._candidates.extend(self._waiters.get(parent, ()))
