@@ -105,6 +105,16 @@ def cyclic_flow(
             "give either graph= or cylc=, not both", fix="choose one source for the graph"
         )
     if graph is not None or cylc is not None:
+        from .decorators import rules
+
+        ruled = [t.name for t in tasks if isinstance(t, Task) and rules(t)]
+        if ruled:
+            raise CycleError(
+                f"tasks with @cycle rules were given along with a graph: {', '.join(ruled)}",
+                task=ruled[0],
+                fix="use one front end: drop graph=/cylc= to use the @cycle rules, "
+                "or pass undecorated tasks",
+            )
         workflow = _from_text(graph, cylc, initial, final, runahead, time_zone, name)
         impls = _by_name(tasks)
     else:

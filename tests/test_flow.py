@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-import time
+import threading
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,11 @@ from prefect.client.schemas.filters import (
     LogFilterFlowRunId,
 )
 from prefect.logging.handlers import APILogWorker
+from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from prefect_cycles.decorators import cycle, previous
-from prefect_cycles.errors import ValidationError
+from prefect_cycles.errors import CycleError, ValidationError
 from prefect_cycles.flow import CyclicFlow, cyclic_flow, stop_cycling
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -33,22 +35,32 @@ def prep():
     get_run_logger().info("prep.1 says hi!")
 
 
+# foo[N] announces it has started; bar[N] waits for foo[N+1] to start, which only
+# happens if the two run at the same time (else bar times out and fails).
+_foo_started: defaultdict[int, threading.Event] = defaultdict(threading.Event)
+_seen_by_bar: dict[int, int | None] = {}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rendezvous():
+    _foo_started.clear()
+    _seen_by_bar.clear()
+
+
 @cycle("R1", after=prep)
 @cycle("P1", after=previous())
 @task
 def foo(point: int, previous: int = 0) -> int:
-    time.sleep(0.3)
+    _foo_started[point].set()
     get_run_logger().info(f"foo.{point} says hi!")
     return previous + point
-
-
-_seen_by_bar: dict[int, int | None] = {}
 
 
 @cycle("P1", after=foo)
 @task
 def bar(point: int, foo: int | None = None) -> int | None:
-    time.sleep(0.3)
+    if point < flow_run.parameters["stop"] and not _foo_started[point + 1].wait(timeout=60):
+        raise RuntimeError(f"foo[{point + 1}] did not start while bar[{point}] ran")
     get_run_logger().info(f"bar.{point} says hi!")
     _seen_by_bar[point] = foo
     return foo
@@ -96,9 +108,9 @@ def test_seed_is_one_task_run_per_instance_with_real_edges():
     assert parents(runs, "prep[1]") == set()
     # Results flow from cycle to cycle (Prefect 1's task_loop_result) and to children.
     assert state.result(raise_on_failure=False)["succeeded"] == 9
-    # bar.N and foo.N+1 run at the same time.
+    # bar.N and foo.N+1 ran at the same time: bar.N waited for foo.N+1 to start.
     b2, f3 = runs["bar[2]"], runs["foo[3]"]
-    assert b2.start_time < f3.end_time and f3.start_time < b2.end_time
+    assert f3.start_time < b2.end_time
     messages = log_messages(state)
     for text in ("prep.1 says hi!", "foo.2 says hi!", "bar.4 says hi!"):
         assert text in messages
@@ -251,7 +263,7 @@ def test_a_task_can_end_the_cycling_from_inside():
 
 def test_missing_implementation_is_named():
     with pytest.raises(ValidationError, match="no Prefect task to run them: ghost"):
-        cyclic_flow(prep, graph={"R1": "prep => ghost"}, initial=1, final=1)
+        cyclic_flow(plain_prep, graph={"R1": "plain_prep => ghost"}, initial=1, final=1)
 
 
 @task
@@ -264,6 +276,26 @@ def test_unfillable_parameter_is_named_with_the_fix():
         cyclic_flow(needs_stuff, graph={"P1": "needs_stuff"}, initial=1, final=1)
 
 
+def test_decorated_tasks_with_a_graph_is_refused():
+    with pytest.raises(CycleError, match="one front end"):
+        cyclic_flow(prep, foo, bar, graph={"P1": "foo"}, initial=1, final=1)
+
+
+@task
+def plain_prep(point: int) -> None:
+    get_run_logger().info(f"prep.{point} says hi!")
+
+
+@task(name="foo")
+def plain_foo(point: int) -> None:
+    get_run_logger().info(f"foo.{point} says hi!")
+
+
+@task(name="bar")
+def plain_bar(point: int) -> None:
+    get_run_logger().info(f"bar.{point} says hi!")
+
+
 def test_cylc_source_builds_the_same_flow(tmp_path: Path):
     (tmp_path / "flow.cylc").write_text(
         inspect.cleandoc(
@@ -273,17 +305,19 @@ def test_cylc_source_builds_the_same_flow(tmp_path: Path):
                 initial cycle point = 1
                 final cycle point = 2
                 [[graph]]
-                    R1 = "prep => foo"
+                    R1 = "plain_prep => foo"
                     P1 = "foo[-P1] => foo => bar"
             [runtime]
-                [[prep, foo, bar]]
+                [[plain_prep, foo, bar]]
             """
         )
     )
-    flow = cyclic_flow(prep, foo, bar, cylc=tmp_path / "flow.cylc", name="from-cylc")
+    flow = cyclic_flow(
+        plain_prep, plain_foo, plain_bar, cylc=tmp_path / "flow.cylc", name="from-cylc"
+    )
     state = flow(return_state=True)
     assert state.is_completed(), state.message
-    assert set(task_runs(state)) == {"prep[1]", "foo[1]", "foo[2]", "bar[1]", "bar[2]"}
+    assert set(task_runs(state)) == {"plain_prep[1]", "foo[1]", "foo[2]", "bar[1]", "bar[2]"}
 
 
 # -- other task runners --------------------------------------------------------------
