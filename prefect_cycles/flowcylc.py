@@ -1,0 +1,662 @@
+"""Read a Cylc 8 ``flow.cylc`` into the workflow model.
+
+Only what defines the cycling graph is read: ``[scheduling]`` (cycling mode,
+initial and final cycle points, runahead limit, ``[[graph]]``),
+``[scheduler]cycle point time zone`` and the ``inherit`` lines of
+``[runtime]`` (which make families for family triggers). Everything else,
+scripts, platforms, environments, queues, xtriggers..., has no meaning for
+Prefect tasks and is skipped with one notice per item, so nothing is dropped
+silently. Templated files (Jinja2, EmPy, ``%include``) are refused: render
+them first with ``cylc view --process``.
+
+The format is Cylc's ini-like one: ``[section]``, ``[[sub]]``, ``key =
+value``, triple-quoted multi-line values, ``\\`` line continuation, ``#``
+comments. Repeated sections merge; a repeated key replaces the earlier one,
+except graph strings, which add up, as in Cylc.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from textwrap import dedent
+
+from metomi.isodatetime.exceptions import IsodatetimeError
+
+from .errors import CycleError, GraphSyntaxError, PointError
+from .graphstring import add_graph
+from .model import Workflow
+from .points import Cycling, DateTimeCycling, IntegerCycling, Point
+
+__all__ = ["load_flow_cylc"]
+
+_HEADING = re.compile(r"^\s*(\[+)\s*(.+?)\s*(\]+)\s*(#.*)?$")
+_KEY_VALUE = re.compile(r"^\s*([^=#'\"\[\]]+?)\s*=\s*(.*)$")
+_BAD_CONTINUATION = re.compile(r"^[^#]*\\\s+$")
+_TEMPLATE_MARKS = ("{{", "{%")
+_INCLUDE = re.compile(r"^\s*%include\b", re.MULTILINE)
+_MAX_POINT_TEXT = 80
+
+_IGNORED_WHY = {
+    "meta": "workflow metadata",
+    "scheduler": "a scheduler setting with no effect on the cycling graph",
+    "task parameters": "task parameters are not supported; write the tasks out by name",
+    "scheduling": "a scheduling setting prefect-cycles does not use",
+    "runtime": "prefect-cycles runs your Prefect tasks, not Cylc job settings",
+}
+
+
+# -- the ini-like file format ------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """``key = value``, with every value given for the key (graph strings add up)."""
+
+    key: str
+    values: list[str]
+    line: int
+
+    @property
+    def value(self) -> str:
+        return self.values[-1]
+
+
+@dataclass
+class _Section:
+    """A ``[section]`` with its items and sub-sections, in file order."""
+
+    name: str
+    line: int
+    items: dict[str, _Item] = field(default_factory=dict)
+    sections: dict[str, _Section] = field(default_factory=dict)
+
+    def walk(self, path: str) -> Iterator[tuple[str, _Item]]:
+        """Every item below this section, with its ``[a][b]key`` path."""
+        for key, it in self.items.items():
+            yield f"{path}{key}", it
+        for name, sub in self.sections.items():
+            yield from sub.walk(f"{path}[{name}]")
+
+
+def _error(source: str, line: int | None, problem: str, fix: str) -> GraphSyntaxError:
+    where = f"{source}, line {line}" if line is not None else source
+    return GraphSyntaxError(f"{where}: {problem}", fix=fix)
+
+
+def _join_continuations(lines: list[str], source: str) -> list[tuple[int, str]]:
+    """Join lines ending in ``\\`` to the next, keeping first line numbers."""
+    out: list[tuple[int, str]] = []
+    i = 0
+    while i < len(lines):
+        number, line = i + 1, lines[i]
+        if _BAD_CONTINUATION.match(line):
+            raise _error(
+                source,
+                number,
+                "whitespace after the line continuation character '\\'",
+                "remove the spaces after the backslash",
+            )
+        while line.endswith("\\"):
+            line = line[:-1]
+            if i + 1 >= len(lines):
+                break
+            i += 1
+            nxt = lines[i]
+            if _BAD_CONTINUATION.match(nxt):
+                raise _error(
+                    source,
+                    i + 1,
+                    "whitespace after the line continuation character '\\'",
+                    "remove the spaces after the backslash",
+                )
+            line += nxt
+        out.append((number, line))
+        i += 1
+    return out
+
+
+def _multiline(
+    lines: list[tuple[int, str]], index: int, value: str, source: str
+) -> tuple[str, int]:
+    """Consume a triple-quoted value that may span lines; returns (raw value, last index)."""
+    quote = value[:3]
+    number = lines[index][0]
+    rest = value[3:]
+    if quote in rest:
+        if re.match(rf"^{quote}(.*?){quote}\s*(#.*)?$", value, re.DOTALL) is None:
+            raise _error(
+                source,
+                number,
+                "text after a closing triple quote",
+                "put only a comment after the closing quotes",
+            )
+        return value, index
+    parts = [value]
+    while True:
+        index += 1
+        if index >= len(lines):
+            raise _error(
+                source,
+                number,
+                f"multi-line string opened with {quote} is not closed",
+                f"close it with {quote} on a later line",
+            )
+        line = lines[index][1]
+        parts.append(line)
+        if quote in line:
+            if re.match(rf"^(.*?){quote}\s*(#.*)?$", line) is None:
+                raise _error(
+                    source,
+                    lines[index][0],
+                    "text after a closing triple quote",
+                    "put only a comment after the closing quotes",
+                )
+            return "\n".join(parts), index
+
+
+def _parse(text: str, source: str) -> _Section:
+    """Read the ini-like text into nested sections (no meaning given yet)."""
+    lines = _join_continuations(text.splitlines(), source)
+    root = _Section("", 0)
+    stack: list[_Section] = [root]
+    i = 0
+    while i < len(lines):
+        number, line = lines[i]
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            i += 1
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            opening, name, closing = heading.group(1), heading.group(2), heading.group(3)
+            level = len(opening)
+            if level != len(closing) or "[" in name or "]" in name:
+                raise _error(
+                    source,
+                    number,
+                    f"bracket mismatch in section heading {stripped!r}",
+                    "use as many ']' as '[', e.g. [[graph]]",
+                )
+            if level > len(stack):
+                raise _error(
+                    source,
+                    number,
+                    f"section {stripped!r} is nested too deeply for where it is",
+                    f"add the parent section first, or use {level - 1} brackets",
+                )
+            del stack[level:]
+            parent = stack[-1]
+            section = parent.sections.get(name)
+            if section is None:
+                section = parent.sections[name] = _Section(name, number)
+            stack.append(section)
+            i += 1
+            continue
+        kv = _KEY_VALUE.match(line)
+        if kv is None:
+            raise _error(
+                source,
+                number,
+                f"invalid line {stripped[:60]!r}",
+                "write settings as 'key = value' and sections as [name]; quote "
+                "multi-line values with triple quotes",
+            )
+        key, value = kv.group(1).strip(), kv.group(2)
+        if value.startswith(('"""', "'''")):
+            value, i = _multiline(lines, i, value, source)
+        section = stack[-1]
+        old = section.items.get(key)
+        if old is None:
+            section.items[key] = _Item(key, [value], number)
+        else:
+            old.values.append(value)
+            old.line = number
+        i += 1
+    return root
+
+
+def _unquote(raw: str, source: str, line: int) -> str:
+    """A value as Cylc reads it: quotes and trailing comments gone, dedented, stripped."""
+    for quote in ('"""', "'''"):
+        if raw.startswith(quote):
+            m = re.match(rf"^{quote}(.*?){quote}\s*(#.*)?$", raw, re.DOTALL)
+            if m is None:
+                raise _error(source, line, "badly quoted value", f"close it with {quote}")
+            return dedent(m.group(1)).strip()
+    for quote in ('"', "'"):
+        if raw.startswith(quote):
+            m = re.match(rf"^{quote}([^{quote}\\]*(?:\\.[^{quote}\\]*)*){quote}\s*(#.*)?$", raw)
+            if m is None:
+                raise _error(
+                    source,
+                    line,
+                    f"badly quoted value {raw[:60]!r}",
+                    f"close the {quote} and put only a comment after it",
+                )
+            return m.group(1).strip()
+    return raw.split("#", 1)[0].strip()
+
+
+def _unquote_list(raw: str) -> list[str]:
+    """A comma-separated list value (``inherit = A, "B"  # note``)."""
+    items: list[str] = []
+    current: list[str] = []
+    quote = ""
+    for ch in raw:
+        if quote:
+            if ch == quote:
+                quote = ""
+            else:
+                current.append(ch)
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#":
+            break
+        elif ch == ",":
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    items.append("".join(current).strip())
+    return [item for item in items if item]
+
+
+# -- meaning: points, graph, families ----------------------------------------------
+
+
+@contextmanager
+def _located(source: str) -> Iterator[None]:
+    """Prefix any CycleError raised inside with the file it came from."""
+    try:
+        yield
+    except CycleError as exc:
+        if exc.args and isinstance(exc.args[0], str) and not exc.args[0].startswith(source):
+            exc.args = (f"{source}: {exc.args[0]}", *exc.args[1:])
+        raise
+
+
+def _kind(p: Path) -> str:
+    """``dir``, ``file`` or ``missing`` (also for paths the OS can't look up)."""
+    try:
+        if p.is_dir():
+            return "dir"
+        return "file" if p.is_file() else "missing"
+    except (OSError, ValueError):
+        return "missing"
+
+
+def _find(path: str | os.PathLike[str]) -> Path:
+    """The flow.cylc that ``path`` names (a file, or a directory holding one)."""
+    fix = "pass the path of a flow.cylc file or of the directory that holds one"
+    try:
+        p = Path(path)
+    except TypeError:
+        raise GraphSyntaxError(f"{path!r} is not a path", fix=fix) from None
+    kind = _kind(p)
+    if kind == "dir":
+        if _kind(p / "flow.cylc") == "file":
+            return p / "flow.cylc"
+        if _kind(p / "suite.rc") == "file":
+            p = p / "suite.rc"
+        else:
+            raise GraphSyntaxError(f"no flow.cylc in directory {p}", fix=fix)
+    elif kind == "missing":
+        raise GraphSyntaxError(f"{p} does not exist", fix=fix)
+    if p.name == "suite.rc":
+        raise GraphSyntaxError(
+            f"{p} is a Cylc 7 suite.rc, not a flow.cylc",
+            fix="upgrade it to Cylc 8 (rename it flow.cylc and check it with 'cylc validate')",
+        )
+    return p
+
+
+def _refuse_templates(text: str, source: str) -> None:
+    first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower().replace(" ", "")
+    fix = (
+        "render it first, e.g. 'cylc view --process SRC > OUT/flow.cylc' (a new directory), "
+        "and load the result"
+    )
+    if first.startswith(("#!jinja2", "#!empy")):
+        raise GraphSyntaxError(
+            f"{source}: templated flow.cylc ({first[2:]}) is not supported", fix=fix
+        )
+    if any(mark in text for mark in _TEMPLATE_MARKS):
+        raise GraphSyntaxError(
+            f"{source}: the file holds template markup ('{{{{' or '{{%'), which is not supported",
+            fix=fix,
+        )
+    if _INCLUDE.search(text):
+        raise GraphSyntaxError(f"{source}: %include is not supported", fix=fix)
+
+
+def _point_text(text: str, what: str) -> str:
+    if len(text) > _MAX_POINT_TEXT:
+        raise PointError(
+            f"the {what} is too long to be a cycle point",
+            text=text[:_MAX_POINT_TEXT] + "...",
+            fix="give a point such as 1 or 20200101T00Z",
+        )
+    low = text.lower()
+    if low == "now" or low.startswith(("next(", "previous(")):
+        raise PointError(
+            f"the {what} {text!r} depends on the wall clock, which is not supported",
+            text=text,
+            fix="give an explicit point such as 20200101T00Z",
+        )
+    return text
+
+
+def _checked(cycling: Cycling, point: Point, what: str, text: str) -> Point:
+    """Make sure a computed point can be written back (isodatetime stops at year 9999)."""
+    try:
+        cycling.format(point)
+    except (IsodatetimeError, ValueError, OverflowError):
+        raise PointError(
+            f"the {what} falls outside the years 0 to 9999",
+            text=text,
+            fix="choose a nearer point or a shorter offset",
+        ) from None
+    return point
+
+
+def _final_point(text: str, initial: Point, cycling: Cycling) -> Point:
+    """Read ``final cycle point``: absolute, or offsets from the initial point.
+
+    Integer: ``4``, ``+P3``. Date-time: ``20200105``, ``+P1D``, ``P1D``,
+    ``+P1D+PT6H``, ``2020-02-03 -P1D``, as Cylc reads them.
+    """
+    _point_text(text, "final cycle point")
+    if isinstance(cycling, IntegerCycling):
+        if "P" in text:
+            return initial + cycling.interval(text.replace(" ", ""))  # type: ignore[operator]
+        return cycling.point(text)
+    tokens = [t for part in text.split() for t in re.split(r"(?=[+-]P)", part) if t]
+    if not tokens:
+        raise PointError(
+            "the final cycle point is empty", fix="give a point or an offset like +P1D"
+        )
+    base: Point = initial
+    if not tokens[0].lstrip("+-").startswith("P"):
+        base = cycling.point(tokens[0])
+        tokens = tokens[1:]
+    point = base
+    for tok in tokens:
+        try:
+            point = cycling.add(point, cycling.interval(tok))
+        except (IsodatetimeError, ValueError, OverflowError):
+            raise PointError(
+                f"cannot add {tok} in the final cycle point",
+                text=text,
+                fix="use offsets such as +P1D or -PT6H",
+            ) from None
+    return _checked(cycling, point, "final cycle point", text)
+
+
+def _cycling(mode: str, line: int | None, scheduler: _Section | None, source: str) -> Cycling:
+    """Integer or Gregorian date-time cycling (other calendars are refused)."""
+    if mode == "integer":
+        return IntegerCycling()
+    if mode in ("360day", "365day", "366day"):
+        raise _error(
+            source,
+            line,
+            f"cycling mode {mode} (a non-Gregorian calendar) is not supported",
+            "use cycling mode = gregorian (the default) or integer",
+        )
+    if mode != "gregorian":
+        raise _error(
+            source,
+            line,
+            f"unknown cycling mode {mode!r}",
+            "use integer or gregorian (Cylc's 360day/365day/366day calendars are not supported)",
+        )
+    zone = "Z"
+    tz = scheduler.items.get("cycle point time zone") if scheduler is not None else None
+    if tz is not None:
+        zone = _unquote(tz.value, source, tz.line) or "Z"
+    return DateTimeCycling(zone)
+
+
+def _window(
+    scheduling: _Section, scheduler: _Section | None, graph: dict[str, str], source: str
+) -> tuple[Cycling, Point, Point | None]:
+    """The cycling mode and the initial and final points, with Cylc's defaults."""
+
+    def value(key: str) -> tuple[str, int | None]:
+        item = scheduling.items.get(key)
+        return ("", None) if item is None else (_unquote(item.value, source, item.line), item.line)
+
+    mode, mode_line = value("cycling mode")
+    icp, _ = value("initial cycle point")
+    fcp, _ = value("final cycle point")
+    if not mode and icp in ("", "1") and all(k in ("R1", "1") for k in graph):
+        # Cylc: a graph of R1 sections alone is integer cycling at point 1.
+        mode, icp, fcp = "integer", "1", fcp or "1"
+    cycling = _cycling(mode or "gregorian", mode_line, scheduler, source)
+    if not icp:
+        if not isinstance(cycling, IntegerCycling):
+            raise GraphSyntaxError(
+                f"{source} has no [scheduling]initial cycle point",
+                fix="add e.g. initial cycle point = 20200101T00Z (or use cycling mode = "
+                "integer, which starts at 1)",
+            )
+        icp = "1"
+    point = cycling.point(_point_text(icp, "initial cycle point"))
+    initial = _checked(cycling, point, "initial cycle point", icp)
+    final = _final_point(fcp, initial, cycling) if fcp else None
+    return cycling, initial, final
+
+
+def _families(runtime: _Section | None, source: str) -> dict[str, list[str]]:
+    """Family -> leaf member tasks, through every ``inherit`` (multiple inheritance too)."""
+    if runtime is None:
+        return {}
+    parents: dict[str, list[str]] = {"root": []}
+    lines: dict[str, int] = {}
+    for heading, section in runtime.sections.items():
+        inherit = section.items.get("inherit")
+        for name in (n.strip() for n in heading.split(",")):
+            if not name:
+                continue
+            lines.setdefault(name, section.line)
+            if inherit is not None:
+                parents[name] = [p for p in _unquote_list(inherit.value) if p != "None"]
+            elif name not in parents:
+                parents[name] = []
+    for name, ps in parents.items():
+        if name != "root" and not ps:
+            parents[name] = ["root"]
+        for p in parents[name]:
+            if p not in parents:
+                raise _error(
+                    source,
+                    lines.get(name),
+                    f"[runtime][{name}] inherits from {p!r}, which is not defined",
+                    f"add [[{p}]] under [runtime], or fix the name",
+                )
+    try:
+        order = list(graphlib.TopologicalSorter(parents).static_order())
+    except graphlib.CycleError as exc:
+        loop = " -> ".join(reversed(exc.args[1]))
+        raise _error(
+            source,
+            None,
+            f"[runtime] inheritance loops: {loop} (each inherits the next)",
+            "remove one of the inherit lines in the loop",
+        ) from None
+    ancestors: dict[str, set[str]] = {}
+    for name in order:  # parents come before their children
+        ancestors[name] = set().union(*({p, *ancestors[p]} for p in parents[name]))
+    is_parent = {p for ps in parents.values() for p in ps}
+    fams: dict[str, list[str]] = {}
+    for leaf in parents:
+        if leaf in is_parent or leaf == "root":
+            continue
+        for anc in ancestors[leaf] - {"root"}:
+            fams.setdefault(anc, []).append(leaf)
+    return {fam: sorted(members) for fam, members in fams.items()}
+
+
+def _graph_sections(scheduling: _Section, source: str, notices: list[str]) -> dict[str, str]:
+    """Recurrence -> graph string, from [[graph]] (or Cylc 7's [[dependencies]])."""
+    graph: dict[str, str] = {}
+
+    def add(key: str, item: _Item) -> None:
+        text = "\n".join(_unquote(v, source, item.line) for v in item.values)
+        graph[key] = f"{graph[key]}\n{text}" if key in graph else text
+
+    section = scheduling.sections.get("graph")
+    if section is not None:
+        for key, item in section.items.items():
+            add("R1" if key == "graph" else key, item)
+    deps = scheduling.sections.get("dependencies")
+    if deps is not None:
+        notices.append(
+            "[scheduling][dependencies] is Cylc 7 syntax, read as [scheduling][graph]; "
+            "Cylc 8 upgrades it the same way"
+        )
+        if "graph" in deps.items:
+            add("R1", deps.items["graph"])
+        for rec, sub in deps.sections.items():
+            for key, item in sub.items.items():
+                if key == "graph":
+                    add(rec, item)
+                else:
+                    notices.append(f"[scheduling][dependencies][{rec}]{key} ignored (not a graph)")
+    return {k: v for k, v in graph.items() if v.strip()}
+
+
+def _notice_ignored(root: _Section, used: set[str], notices: list[str]) -> None:
+    """One notice for every item not read."""
+    for key, item in root.items.items():
+        notices.append(f"{key} (line {item.line}) ignored: it is outside any section")
+    for name, section in root.sections.items():
+        why = _IGNORED_WHY.get(name, "not a Cylc 8 flow.cylc section")
+        for path, _item in section.walk(f"[{name}]"):
+            if path not in used:
+                notices.append(f"{path} ignored ({why})")
+
+
+def _runahead(scheduling: _Section, source: str, notices: list[str]) -> str:
+    item = scheduling.items.get("runahead limit")
+    if item is not None:
+        return _unquote(item.value, source, item.line) or "P4"
+    old = scheduling.items.get("max active cycle points")
+    if old is not None:
+        text = _unquote(old.value, source, old.line)
+        if not text.isdigit() or not 0 < int(text) < 10**6:
+            raise _error(
+                source,
+                old.line,
+                f"max active cycle points {text!r} is not a positive whole number",
+                "use runahead limit = P4 (five active cycles) instead",
+            )
+        limit = f"P{int(text) - 1}"
+        notices.append(
+            f"[scheduling]max active cycle points = {text} read as runahead limit = {limit}, "
+            "as Cylc 8 upgrades it"
+        )
+        return limit
+    return "P4"
+
+
+_READ = {
+    "[scheduling]cycling mode",
+    "[scheduling]initial cycle point",
+    "[scheduling]final cycle point",
+    "[scheduling]runahead limit",
+    "[scheduling]max active cycle points",
+    "[scheduler]cycle point time zone",
+    "[scheduler]UTC mode",
+}
+
+
+def _unused(root: _Section, wf: Workflow, source: str) -> list[str]:
+    """Notices for everything in the file that was not read."""
+    notices: list[str] = []
+    used = set(_READ)
+    scheduling = root.sections["scheduling"]
+    for name in ("graph", "dependencies"):
+        sub = scheduling.sections.get(name)
+        if sub is not None:
+            used.update(path for path, _ in sub.walk(f"[scheduling][{name}]"))
+    scheduler = root.sections.get("scheduler")
+    utc = scheduler.items.get("UTC mode") if scheduler is not None else None
+    if utc is not None and scheduler is not None:
+        off = _unquote(utc.value, source, utc.line).lower() in ("false", "no")
+        if off and "cycle point time zone" not in scheduler.items:
+            notices.append(
+                "[scheduler]UTC mode = False only affects log time stamps in Cylc 8: cycle "
+                "points stay in UTC (Z) unless [scheduler]cycle point time zone is set"
+            )
+    runtime = root.sections.get("runtime")
+    if runtime is not None:
+        used.update(f"[runtime][{heading}]inherit" for heading in runtime.sections)
+        notices.extend(
+            f"[runtime][{heading}] ignored: parameterised namespaces are not supported"
+            for heading in runtime.sections
+            if "<" in heading
+        )
+        defined = {n.strip() for heading in runtime.sections for n in heading.split(",")}
+        implicit = sorted(t for t in wf.tasks if t not in defined)
+        if implicit:
+            notices.append(
+                "tasks with no [runtime] entry (Cylc needs [scheduler]allow implicit tasks "
+                f"= True for these): {', '.join(implicit)}"
+            )
+    for key, item in root.items.items():
+        notices.append(f"{key} (line {item.line}) ignored: it is outside any section")
+    for name, section in root.sections.items():
+        why = _IGNORED_WHY.get(name, "not a Cylc 8 flow.cylc section")
+        notices.extend(
+            f"{path} ignored ({why})" for path, _ in section.walk(f"[{name}]") if path not in used
+        )
+    return notices
+
+
+def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
+    """Read a Cylc 8 ``flow.cylc`` (or the directory holding one) into a Workflow.
+
+    Returns the workflow and the notices: one for each setting that was read
+    but has no effect in prefect-cycles, so nothing is dropped silently.
+    """
+    file = _find(path)
+    source = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphSyntaxError(
+            f"cannot read {source}: {exc}", fix="check the file is readable UTF-8 text"
+        ) from None
+    _refuse_templates(text, source)
+    root = _parse(text.lstrip("\ufeff"), source)
+    scheduling = root.sections.get("scheduling")
+    if scheduling is None:
+        raise GraphSyntaxError(
+            f"{source} has no [scheduling] section",
+            fix="add [scheduling] with an initial cycle point and a [[graph]]",
+        )
+    notices: list[str] = []
+    graph = _graph_sections(scheduling, source, notices)
+    if not graph:
+        raise GraphSyntaxError(
+            f"{source} has no graph: [scheduling][[graph]] is missing or empty",
+            fix='add e.g. [[graph]] with R1 = "prep => foo"',
+        )
+    with _located(source):
+        cycling, initial, final = _window(scheduling, root.sections.get("scheduler"), graph, source)
+        wf = Workflow.create(
+            initial,
+            final,
+            cycling=cycling,
+            runahead=_runahead(scheduling, source, notices),
+            name=file.parent.name or "cyclic-workflow",
+        )
+        add_graph(wf, graph, _families(root.sections.get("runtime"), source), notices=notices)
+    return wf, notices + _unused(root, wf, source)
