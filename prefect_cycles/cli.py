@@ -18,6 +18,7 @@ app = cyclopts.App(
     name="prefect-cycles",
     help="Cyclic workflows for Prefect: inspect, validate and run Cylc-style cycle graphs.",
     version_flags=["--version"],
+    result_action="return_value",
 )
 
 Source = Annotated[
