@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from .errors import CycleError, GraphSyntaxError, ValidationError
+from .graphstring import read_node
 from .model import (
+    TASK_NAME,
     AllOf,
     AnyOf,
     Condition,
@@ -39,9 +41,9 @@ from .model import (
     Trigger,
     Workflow,
     check_task_name,
-    output_name,
     triggers,
 )
+from .outputs import check_finish, output_name
 from .points import Cycling
 
 if TYPE_CHECKING:
@@ -65,11 +67,6 @@ __all__ = [
 RULES_ATTR = "__prefect_cycles_rules__"
 TaskT = TypeVar("TaskT")
 
-_NODE = re.compile(
-    r"^\s*(?P<name>[A-Za-z0-9_][A-Za-z0-9_+%@-]*)\s*"
-    r"(?:\[(?P<offset>[^\[\]]*)\])?\s*"
-    r"(?::\s*(?P<output>[A-Za-z_-]+))?\s*(?P<opt>\?)?\s*$"
-)
 _CLOCK = re.compile(r"^T\d\d(:?\d\d)?Z?$")  # T00, T0630: daily
 _MINUTE = re.compile(r"^T-\d\d$")  # T-30: hourly
 
@@ -231,7 +228,7 @@ def on(
     point (``"^"``, ``"^+P1"``), or absolute (``3``, ``"20200101T00"``).
     """
     if isinstance(task, str):
-        if not _NODE.match(task) or any(c in task for c in "[]:?"):
+        if not TASK_NAME.match(task.strip()):
             raise GraphSyntaxError(
                 f"on() takes a task name, not {task!r}",
                 text=task,
@@ -245,7 +242,7 @@ def on(
             fix="decorate the function with @task, or pass the task's name",
         )
     out, opt = _output(output, task), _bool(optional, "on()")
-    _finish_not_optional(out, opt, task)
+    check_finish(_name(task) or "", out, opt)
     return Ref(task, _offset_arg(offset, "on()"), out, opt)
 
 
@@ -274,7 +271,7 @@ def previous(
         text = text.strip()
         off = text if text.startswith("-") else f"-{text}"
     out, opt = _output(output, None), _bool(optional, "previous()")
-    _finish_not_optional(out, opt, None)
+    check_finish("<self>", out, opt)
     return Ref(None, off, out, opt)
 
 
@@ -327,7 +324,6 @@ def build_workflow(
         runahead=runahead,
         **({"name": name} if name is not None else {}),
     )
-    outputs = _Outputs()
     edges: list[tuple[str, str, Condition | None, bool]] = []
     for tname, task in found.items():
         for rule in _get_rules(task):
@@ -342,9 +338,9 @@ def build_workflow(
                             task=tname,
                             fix="wait for an earlier instance with previous() or on(task, '-P1')",
                         )
-                    outputs.set(tname, "succeeded", rule.optional, where)
+                    wf.use_output(tname, "succeeded", rule.optional, where)
                     for trig in triggers(cond):
-                        outputs.set(trig.task, trig.output, trig.optional, where)
+                        wf.use_output(trig.task, trig.output, trig.optional, where)
                     edges.append((rec, tname, cond, rule.optional))
     declared = {t for _, t, _, _ in edges}
     declared |= {g.task for _, _, c, _ in edges for g in triggers(c) if g.offset is None}
@@ -362,7 +358,7 @@ def build_workflow(
         if cond is None:
             wf.add_task(tname, rec)
             continue
-        cond = outputs.settle(cond)
+        cond = wf.settle(cond)
         if (rec, tname, cond) in seen:
             continue
         seen.add((rec, tname, cond))
@@ -371,81 +367,9 @@ def build_workflow(
             tname,
             cond,
             source=f"{cond} => {tname}" + ("?" if optional else ""),
-            target_optional=optional,
+            record_outputs=False,
         )
-    outputs.record(wf)
     return wf
-
-
-class _Outputs:
-    """Cylc 8's rules for required and optional outputs, naming the rules at fault.
-
-    An output is optional everywhere or nowhere; succeeded and failed, when
-    both are used, must both be optional; ``:finish`` makes both optional.
-    Follows graphstring's reading of Cylc, so both front ends agree.
-    """
-
-    def __init__(self) -> None:
-        self.state: dict[tuple[str, str], tuple[bool, str]] = {}
-        self.finish: set[str] = set()
-
-    def set(self, task: str, output: str, optional: bool, where: str) -> None:
-        if output == "finished":
-            self.finish.add(task)
-            for out in ("succeeded", "failed"):
-                self.set(task, out, True, where)
-            return
-        opt, first = self.state.setdefault((task, output), (optional, where))
-        if opt != optional:
-            raise ValidationError(
-                f"output {task}:{output} is {_req(optional)} in {where} but {_req(opt)} in {first}",
-                task=task,
-                fix=f"make {task}:{output} optional everywhere or nowhere: optional=True on "
-                f"every @cycle on {task} and on every on({task}, ..., optional=True) or "
-                f"'{task}?' naming it, or on none (':finish' makes succeeded and failed "
-                "optional)",
-            )
-        other = self.state.get((task, "failed" if output == "succeeded" else "succeeded"))
-        if output in ("succeeded", "failed") and other is not None and not (opt and other[0]):
-            raise ValidationError(
-                f"outputs {task}:succeeded and {task}:failed are both used ({where}; "
-                f"{other[1]}), so both must be optional",
-                task=task,
-                fix=f"make both optional: optional=True on every @cycle on {task} and "
-                f"on({task}, output='failed', optional=True) or '{task}:fail?', "
-                f"or wait for '{task}:finish' instead",
-            )
-
-    def optional(self, task: str, output: str) -> bool:
-        """The settled optionality; a task used only by ``:fail`` may succeed or fail."""
-        if output == "finished":
-            return True
-        got = self.state.get((task, output))
-        if got is not None:
-            return got[0]
-        return output == "succeeded" and (task, "failed") in self.state
-
-    def settle(self, cond: Condition) -> Condition:
-        """``cond`` with each trigger's optional flag settled across the workflow."""
-        if isinstance(cond, Trigger):
-            return Trigger(
-                cond.task, cond.offset, cond.output, self.optional(cond.task, cond.output)
-            )
-        return type(cond)(tuple(self.settle(t) for t in cond.terms))
-
-    def record(self, wf: Workflow) -> None:
-        """Write the settled optionality into the workflow's task definitions."""
-        for task in wf.tasks:
-            wf.mark_output(task, "succeeded", self.optional(task, "succeeded"))
-        for (task, output), (optional, _) in self.state.items():
-            if output != "succeeded":
-                wf.mark_output(task, output, optional)
-        for task in self.finish:
-            wf.mark_output(task, "finished", True)
-
-
-def _req(optional: bool) -> str:
-    return "optional" if optional else "required"
 
 
 @contextmanager
@@ -553,19 +477,8 @@ def _condition(
     return AllOf(tuple(terms)) if isinstance(after, AllRefs) else AnyOf(tuple(terms))
 
 
-def _offset(offset: object, cycling: Cycling, task: str) -> Offset | None:
-    if offset is None:
-        return None
-    if isinstance(offset, int):
-        try:
-            return Offset("absolute", str(offset), point=cycling.point(offset))
-        except CycleError as exc:
-            raise GraphSyntaxError(
-                f"bad cycle offset {offset} for {task!r}: {exc.args[0]}",
-                task=task,
-                fix=exc.fix,
-            ) from None
-    return Offset.parse(str(offset), cycling, task=task)
+def _offset(offset: str | int | None, cycling: Cycling, task: str) -> Offset | None:
+    return None if offset is None else Offset.parse(offset, cycling, task=task)
 
 
 def _step_back(recurrence: str, cycling: Cycling, where: str) -> str:
@@ -670,17 +583,6 @@ def _output(output: object, task: object) -> str:
     return output_name(output.strip().lstrip(":"), task=_name(task))
 
 
-def _finish_not_optional(output: str, optional: bool, task: object) -> None:
-    if output == "finished" and optional:
-        name = _name(task) or "<self>"
-        raise GraphSyntaxError(
-            f"{name}:finish can't be optional: it already means succeeded or failed, "
-            "and makes both optional",
-            task=_name(task),
-            fix="drop the '?' or optional=True",
-        )
-
-
 def _bool(value: object, where: str) -> bool:
     if not isinstance(value, bool):
         raise ValidationError(f"{where} takes optional=True or False, not {value!r}")
@@ -695,7 +597,7 @@ def _after(value: object, where: str) -> After:
         terms = _terms(tuple(value), where)
         return terms[0] if len(terms) == 1 else AllRefs(terms)
     if isinstance(value, str):
-        return _node(value)
+        return _node_ref(value, where)
     if _is_task(value):
         return Ref(value)
     raise ValidationError(
@@ -714,24 +616,17 @@ def _terms(values: tuple[object, ...], where: str) -> tuple[After, ...]:
     return tuple(_after(v, where) for v in values)
 
 
-def _node(text: str) -> Ref:
-    """A Ref from one Cylc graph node: ``name[offset]:output?``."""
-    m = _NODE.match(text)
-    if not m:
-        hint = (
-            "write conditions with any_of()/all_of() or & and | between on() terms"
-            if any(c in text for c in "&|()=")
-            else "write a node like 'foo', 'foo[-P1]', 'foo:fail?' or 'foo[^]:start'"
-        )
-        raise GraphSyntaxError(f"{text!r} is not a task node", text=text, fix=hint)
-    name, off = m["name"], m["offset"]
-    if off is not None and not off.strip():
+def _node_ref(text: str, where: str) -> Ref:
+    """A Ref from one graph node string, ``name[offset]:output?``, read as graph strings are."""
+    if any(c in text for c in "&|()="):
         raise GraphSyntaxError(
-            f"empty cycle offset in {text!r}", text=text, fix="write foo[-P1] or drop the []"
+            f"{text!r} is not a task node",
+            text=text,
+            fix=f"{where} takes one node per string: write conditions with any_of()/all_of() "
+            "or & and | between on() terms",
         )
-    output = output_name(m["output"], task=name) if m["output"] else "succeeded"
-    _finish_not_optional(output, bool(m["opt"]), name)
-    return Ref(name, off.strip() if off else None, output, bool(m["opt"]))
+    name, offset, output, optional = read_node(text)
+    return Ref(name, offset, output, optional)
 
 
 def _refs(after: After | None) -> Iterator[Ref]:

@@ -11,7 +11,8 @@ lines continued by a trailing or leading ``=>``, ``&`` or ``|``; ``&``, ``|``
 and parentheses on the left of ``=>`` (``&`` binds tighter), only ``&`` on
 the right; nodes ``name[offset]:output?``; family triggers such as
 ``FAM:succeed-all``; and Cylc's rules for which outputs are required and
-which optional (``?``). Every mistake is a :class:`GraphSyntaxError` naming
+which optional (``?``), which :mod:`prefect_cycles.outputs` applies to every
+node as it is read. Every mistake is a :class:`GraphSyntaxError` naming
 the section, the line and a fix.
 
 Cylc features with no meaning here are refused with a clear message
@@ -30,7 +31,6 @@ from typing import TypeAlias
 
 from .errors import CycleError, GraphSyntaxError
 from .model import (
-    OUTPUT_ALIASES,
     TASK_NAME,
     AllOf,
     AnyOf,
@@ -39,9 +39,10 @@ from .model import (
     Trigger,
     Workflow,
 )
+from .outputs import Outputs, check_finish, output_name
 from .points import Cycling
 
-__all__ = ["FAMILY_QUALIFIERS", "add_graph", "from_graph", "parse_node"]
+__all__ = ["FAMILY_QUALIFIERS", "add_graph", "from_graph", "parse_node", "read_node"]
 
 #: Family qualifier -> (member output, True for "all members", False for "any").
 FAMILY_QUALIFIERS: dict[str, tuple[str, bool]] = {
@@ -155,6 +156,12 @@ class _Where:
             text=self.line.text if self.line is not None else None,
             fix=fix,
         )
+
+    def place(self) -> str:
+        """Where we are, with the line as written, to name a use of an output."""
+        if self.line is None:
+            return self.label
+        return f"{self.label}, line {self.line.number} ({self.line.text!r})"
 
 
 def _logical_lines(graph: str, where: _Where) -> list[_Line]:
@@ -335,9 +342,22 @@ def _read_node(text: str, where: _Where) -> _Node:
             f"{name!r} is not a valid task name",
             "use letters, digits and _ (also + % @ - after the first character)",
         )
+    if m.group("offset") is not None and not m.group("offset").strip():
+        raise where.error(
+            f"bad cycle offset [] on {name} (an empty cycle offset)",
+            f"write an offset such as {name}[-P1], {name}[^] or {name}[3], or drop the []",
+            task=name,
+        )
     qual = m.group("qual")
     if qual == "":
         raise where.error(f"empty output after ':' in {text!r}", _OUTPUT_HELP, task=name)
+    if qual in _UNSUPPORTED_OUTPUTS:
+        raise where.error(
+            f"output :{qual} of {name} has no meaning in prefect-cycles "
+            "(Prefect has no job submission or expiry)",
+            _OUTPUT_HELP,
+            task=name,
+        )
     node = _Node(
         name=name,
         offset=m.group("offset"),
@@ -385,92 +405,6 @@ class _Ref:
     offset: Offset | None
 
 
-class _Optionality:
-    """Cylc 8's rules for required and optional outputs, across all sections.
-
-    Each (task, output) holds (optional, family default, fixed). A plain
-    mention fixes it; a family trigger only sets a default that a plain
-    mention may override. Succeeded and failed, when both are used, must
-    both be optional; ``:finish`` makes both optional and can't take ``?``.
-    """
-
-    def __init__(self, workflow: Workflow) -> None:
-        self.state: dict[tuple[str, str], tuple[bool, bool, bool]] = {}
-        self.finish: set[str] = set()
-        for name, tdef in workflow.tasks.items():
-            for out, opt in tdef.optional.items():
-                if out == "finished":
-                    self.finish.add(name)
-                else:
-                    self.state[(name, out)] = (opt, opt, True)
-
-    def set(self, task: str, output: str, optional: bool, family: bool, where: _Where) -> None:
-        if output == "finished":
-            self.finish.add(task)
-            for out in ("succeeded", "failed"):
-                self.set(task, out, True, family, where)
-            return
-        key = (task, output)
-        before = self.state.get(key)
-        if before is None:
-            self.state[key] = (optional, optional, not family)
-        else:
-            opt, default, fixed = before
-            if fixed and not family and optional != opt:
-                raise where.error(
-                    f"output {task}:{output} can't be both required and optional",
-                    f"mark {task}:{output} with '?' everywhere it appears, or nowhere"
-                    + (
-                        " (':finish' makes succeeded and failed optional)"
-                        if task in self.finish
-                        else ""
-                    ),
-                    task=task,
-                )
-            if not fixed and family and optional != default:
-                raise where.error(
-                    f"output {task}:{output} defaults to both required and optional "
-                    "through family triggers",
-                    f"use '?' alike on every family trigger that covers {task}, or "
-                    f"mention {task}:{output} directly to settle it",
-                    task=task,
-                )
-            if not fixed and not family:
-                self.state[key] = (optional, default, True)
-        if output in ("succeeded", "failed"):
-            self._check_opposites(task, output, family, where)
-
-    def _check_opposites(self, task: str, output: str, family: bool, where: _Where) -> None:
-        other = "failed" if output == "succeeded" else "succeeded"
-        theirs = self.state.get((task, other))
-        if theirs is None:
-            return
-        mine = self.state[(task, output)]
-        via_family = family or not theirs[2]
-        ok = mine[0] and (theirs[1] if via_family else theirs[0])
-        if not ok:
-            raise where.error(
-                f"outputs {task}:succeeded and {task}:failed are both used, so both must be "
-                "optional" + (" (via family trigger defaults)" if via_family else ""),
-                f"add '?' to both: {task}? and {task}:fail? (or use {task}:finish)",
-                task=task,
-            )
-
-    def optional(self, task: str, output: str) -> bool:
-        """The final optionality of an output, as a trigger or the model should record it."""
-        if output == "finished":
-            return True  # ':finish' makes succeeded and failed optional (it takes no '?')
-        if output == "succeeded":
-            got = self.state.get((task, "succeeded"))
-            if got is not None:
-                return got[0]
-            # Cylc: success is required unless succeeded or failed was mentioned;
-            # a task with only ':fail' in the graph may succeed or fail.
-            return (task, "failed") in self.state
-        got = self.state.get((task, output))
-        return got[0] if got is not None else False
-
-
 def _resolve(
     node: _Node,
     cycling: Cycling,
@@ -491,13 +425,6 @@ def _resolve(
                 task=node.name,
             ) from None
     qual = node.qualifier
-    if qual in _UNSUPPORTED_OUTPUTS:
-        raise where.error(
-            f"output :{qual} of {node.name} has no meaning in prefect-cycles "
-            "(Prefect has no job submission or expiry)",
-            _OUTPUT_HELP,
-            task=node.name,
-        )
     if node.name in families:
         members = tuple(families[node.name])
         if not members:
@@ -523,14 +450,14 @@ def _resolve(
                 + " (qualifiers: succeed-, fail-, finish-, start- with -all or -any)",
                 task=fam,
             )
-        if qual.startswith("finish") and node.optional:
-            raise where.error(
-                f"family pseudo-output {node.name}:{qual} can't be optional",
-                f"drop the '?': {node.name}:{qual} already makes the members' "
-                "succeeded and failed optional",
-                task=node.name,
-            )
+        check_finish(node.name, qual, node.optional, where.place(), family=True)
         return _Ref(node, members, True, qual, offset)
+    return _Ref(node, (node.name,), False, _task_output(node, where), offset)
+
+
+def _task_output(node: _Node, where: _Where) -> str:
+    """The canonical output a task node's qualifier names (``succeeded`` if none)."""
+    qual = node.qualifier
     if qual in FAMILY_QUALIFIERS:
         raise where.error(
             f"family trigger :{qual} on {node.name!r}, which is not a family",
@@ -538,22 +465,9 @@ def _resolve(
             f"family (tasks with inherit = {node.name} under [runtime])",
             task=node.name,
         )
-    output = "succeeded"
-    if qual is not None:
-        if qual not in OUTPUT_ALIASES:
-            raise where.error(
-                f"unknown output :{qual} on {node.name} (custom outputs are not supported)",
-                _OUTPUT_HELP,
-                task=node.name,
-            )
-        output = OUTPUT_ALIASES[qual]
-    if output == "finished" and node.optional:
-        raise where.error(
-            f"pseudo-output {node.name}:finish can't be optional",
-            f"drop the '?': {node.name}:finish already makes succeeded and failed optional",
-            task=node.name,
-        )
-    return _Ref(node, (node.name,), False, output, offset)
+    output = "succeeded" if qual is None else output_name(qual, task=node.name, where=where.place())
+    check_finish(node.name, output, node.optional, where.place())
+    return output
 
 
 @dataclass
@@ -569,12 +483,16 @@ class _Pair:
 
 @dataclass
 class _Reader:
-    """Reads sections into pairs, checking them, before the model is touched."""
+    """Reads sections into pairs, checking them, before the model is touched.
+
+    Output uses go to ``outputs``, a copy of the workflow's, which
+    :meth:`build` makes the workflow's once everything has been checked.
+    """
 
     workflow: Workflow
     families: Mapping[str, Sequence[str]]
     notices: list[str]
-    optionality: _Optionality
+    outputs: Outputs
     pairs: list[_Pair] = field(default_factory=list)
     declared: set[str] = field(default_factory=set)
     #: task -> where it first appears: "a[-P1] in graph section 'P1', line 2"
@@ -585,13 +503,9 @@ class _Reader:
 
     def mark(self, ref: _Ref, where: _Where) -> None:
         """Record outputs of a node seen in a right-hand (or lone) position."""
-        if ref.family:
-            member_output, _ = FAMILY_QUALIFIERS[ref.output]
-            optional = True if member_output == "finished" else ref.node.optional
-            for m in ref.members:
-                self.optionality.set(m, member_output, optional, True, where)
-        else:
-            self.optionality.set(ref.members[0], ref.output, ref.node.optional, False, where)
+        output = FAMILY_QUALIFIERS[ref.output][0] if ref.family else ref.output
+        for m in ref.members:
+            self.outputs.use(m, output, ref.node.optional, where.place(), family=ref.family)
         for m in ref.members:
             if m not in self.mentioned:
                 line = f", line {where.line.number}" if where.line else ""
@@ -707,11 +621,12 @@ class _Reader:
 
     def _trigger(self, task: str, ref: _Ref, output: str | None = None) -> Trigger:
         out = output or ref.output
-        return Trigger(task, ref.offset, out, self.optionality.optional(task, out))
+        return Trigger(task, ref.offset, out, ref.node.optional)
 
     def build(self) -> None:
-        """Add the checked pairs to the workflow."""
+        """Add the checked pairs (and output uses) to the workflow."""
         wf = self.workflow
+        wf.adopt_outputs(self.outputs)
         seen: set[tuple[str, str, Condition]] = set()
         for pair in self.pairs:
             right = pair.right
@@ -721,7 +636,7 @@ class _Reader:
                         wf.add_task(m, pair.recurrence)
                 continue
             for target in right.members:
-                cond = self.condition(pair.left, pair.left_refs, target)
+                cond = wf.settle(self.condition(pair.left, pair.left_refs, target))
                 if cond is None:
                     wf.add_task(target, pair.recurrence)
                     continue
@@ -734,16 +649,10 @@ class _Reader:
                     target,
                     cond,
                     source=f"{pair.left} => {right.node}",
-                    target_optional=self.optionality.optional(target, "succeeded"),
+                    record_outputs=False,
                 )
-        opt = self.optionality
         for task in self.mentioned:
-            wf.mark_output(task, "succeeded", opt.optional(task, "succeeded"))
-        for (task, output), (optional, _, _) in opt.state.items():
-            if output != "succeeded":
-                wf.mark_output(task, output, optional)
-        for task in opt.finish:
-            wf.mark_output(task, "finished", True)
+            wf.add_task(task)
 
 
 def _split_recurrences(key: str) -> list[str]:
@@ -766,14 +675,8 @@ def _split_recurrences(key: str) -> list[str]:
 # -- public API ---------------------------------------------------------------------
 
 
-def parse_node(text: str, cycling: Cycling, *, task: str | None = None) -> Trigger:
-    """Read one prerequisite node, ``name[offset]:output?``, into a :class:`Trigger`.
-
-    ``task`` names the dependent task, for messages. Family qualifiers,
-    xtriggers and operators are graph-level and refused here. Optionality is
-    as written (``:finish`` is always optional); whether it agrees with the
-    rest of a graph is for :func:`add_graph` to check.
-    """
+def _one_node(text: str, task: str | None) -> tuple[_Node, _Where]:
+    """Read text that must hold exactly one task node (no family qualifier)."""
     if not isinstance(text, str):
         raise GraphSyntaxError(
             f"a graph node must be text, not {type(text).__name__}", task=task, fix=_NODE_FORMAT
@@ -786,6 +689,7 @@ def parse_node(text: str, cycling: Cycling, *, task: str | None = None) -> Trigg
         raise GraphSyntaxError(
             "expected exactly one graph node", task=task, text=text, fix=_NODE_FORMAT
         )
+    where.line = None  # the label already quotes the node
     node = _read_node(tokens[0][1], where)
     if node.xtrigger:
         raise where.error("an xtrigger is not a task node", _NODE_FORMAT)
@@ -795,6 +699,29 @@ def parse_node(text: str, cycling: Cycling, *, task: str | None = None) -> Trigg
             "use add_graph with families= for family triggers",
             task=node.name,
         )
+    return node, where
+
+
+def read_node(text: str, *, task: str | None = None) -> tuple[str, str | None, str, bool]:
+    """Check one node, ``name[offset]:output?``, without a cycling mode to read its offset in.
+
+    Returns the task name, the offset as written (None if none), the canonical
+    output and whether it is marked ``?``. For rules written before the
+    workflow's cycling mode is known; :func:`parse_node` reads the offset too.
+    """
+    node, where = _one_node(text, task)
+    return node.name, node.offset, _task_output(node, where), node.optional
+
+
+def parse_node(text: str, cycling: Cycling, *, task: str | None = None) -> Trigger:
+    """Read one prerequisite node, ``name[offset]:output?``, into a :class:`Trigger`.
+
+    ``task`` names the dependent task, for messages. Family qualifiers,
+    xtriggers and operators are graph-level and refused here. Optionality is
+    as written (``:finish`` is always optional); whether it agrees with the
+    rest of a graph is for :func:`add_graph` to check.
+    """
+    node, where = _one_node(text, task)
     ref = _resolve(node, cycling, {}, where, left=True)
     # ':finish' can't take '?' but makes succeeded and failed optional, as in add_graph
     return Trigger(node.name, ref.offset, ref.output, node.optional or ref.output == "finished")
@@ -840,7 +767,7 @@ def add_graph(
                 )
         fams[fam] = list(dict.fromkeys(members))
     out: list[str] = []
-    reader = _Reader(workflow, fams, out, _Optionality(workflow))
+    reader = _Reader(workflow, fams, out, workflow.outputs.copy())
     for key, text in graph.items():
         if not isinstance(key, str) or not isinstance(text, str):
             raise GraphSyntaxError(

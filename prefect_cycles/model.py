@@ -4,48 +4,27 @@ Both front ends (Cylc graph strings and decorators on Prefect tasks) build a
 :class:`Workflow`; the unroller turns it into instances. Nothing here knows of
 Prefect. The model follows Cylc 8: a dependency belongs to the recurrence of the
 graph section it was written in, and a task runs on the union of the
-recurrences it appears in without an offset.
+recurrences it appears in without an offset. Which outputs are required and
+which optional is :mod:`prefect_cycles.outputs`' business; the workflow holds
+one :class:`~prefect_cycles.outputs.Outputs` and keeps each task's table in step.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
-from .errors import GraphSyntaxError, PointError, ValidationError
+from .errors import CycleError, GraphSyntaxError, PointError, ValidationError
+from .outputs import OUTPUT_ALIASES as OUTPUT_ALIASES
+from .outputs import OUTPUTS as OUTPUTS
+from .outputs import Outputs
+from .outputs import output_name as output_name
 from .points import Cycling, Interval, Point, cycling_for
 from .recurrence import Sequence, parse_recurrence
 
-#: Canonical task outputs; ``finished`` means succeeded or failed.
-OUTPUTS = ("succeeded", "failed", "started", "finished")
-
-#: Every spelling Cylc accepts, mapped to the canonical output.
-OUTPUT_ALIASES = {
-    "succeeded": "succeeded",
-    "succeed": "succeeded",
-    "failed": "failed",
-    "fail": "failed",
-    "started": "started",
-    "start": "started",
-    "finished": "finished",
-    "finish": "finished",
-}
-
 TASK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+%@-]*$")
-
-
-def output_name(text: str, *, task: str | None = None) -> str:
-    """The canonical name of an output qualifier, or a clear error."""
-    try:
-        return OUTPUT_ALIASES[text]
-    except KeyError:
-        raise GraphSyntaxError(
-            f"unknown output {text!r}",
-            task=task,
-            fix="use one of :succeeded, :failed, :started, :finish (or :succeed, :fail, :start)",
-        ) from None
 
 
 def check_task_name(name: str) -> str:
@@ -80,10 +59,12 @@ class Offset:
         return cycling.add(base, self.interval) if self.interval is not None else base
 
     @classmethod
-    def parse(cls, text: str, cycling: Cycling, *, task: str | None = None) -> Offset:
-        """Read the inside of ``[...]`` in a graph node."""
-        raw = text.strip()
+    def parse(cls, text: str | int, cycling: Cycling, *, task: str | None = None) -> Offset:
+        """Read the inside of ``[...]`` in a graph node; an int is an absolute point."""
+        raw = str(text).strip()
         try:
+            if isinstance(text, int) and not isinstance(text, bool):
+                return cls("absolute", raw, point=cycling.point(text))
             if raw.startswith("^"):
                 rest = raw[1:].strip()
                 return cls("initial", raw, cycling.interval(rest) if rest else None)
@@ -92,7 +73,7 @@ class Offset:
             return cls("absolute", raw, point=cycling.point(raw))
         except PointError as exc:
             raise GraphSyntaxError(
-                f"bad cycle offset [{raw}]: {exc.args[0]}",
+                f"bad cycle offset [{raw}]: {_problem(exc)}",
                 task=task,
                 fix=exc.fix or "write offsets as [-P1], [+PT6H], [^], [^+P1] or an absolute point",
             ) from None
@@ -160,6 +141,12 @@ def runahead_limit(text: str, cycling: Cycling) -> int | Interval:
         ) from None
 
 
+def _problem(exc: CycleError) -> str:
+    """An error's message without its ``. Fix: ...`` (to embed in another message)."""
+    message = str(exc.args[0])
+    return message.removesuffix(f". Fix: {exc.fix}") if exc.fix else message
+
+
 def _paren(c: Condition) -> str:
     return f"({c})" if isinstance(c, (AllOf, AnyOf)) else str(c)
 
@@ -195,7 +182,8 @@ class TaskDef:
 
     name: str
     recurrences: list[str] = field(default_factory=list)
-    #: output -> True when optional (``?``), False when required.
+    #: output -> True when optional (``?``), False when required; the workflow
+    #: keeps it in step with its :class:`~prefect_cycles.outputs.Outputs`.
     optional: dict[str, bool] = field(default_factory=dict)
 
 
@@ -210,6 +198,8 @@ class Workflow:
     tasks: dict[str, TaskDef] = field(default_factory=dict)
     dependencies: list[Dependency] = field(default_factory=list)
     name: str = "cyclic-workflow"
+    #: Every use of every task output, and what it makes required or optional.
+    outputs: Outputs = field(default_factory=Outputs, repr=False, compare=False)
     _sequences: dict[str, Sequence] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -251,35 +241,51 @@ class Workflow:
         """Declare ``name`` (on ``recurrence``, when given); returns its definition."""
         tdef = self.tasks.get(name)
         if tdef is None:
-            tdef = self.tasks[check_task_name(name)] = TaskDef(name)
+            tdef = self.tasks[check_task_name(name)] = TaskDef(
+                name, optional=self.outputs.table(name)
+            )
         if recurrence is not None:
             self.sequence(recurrence)
             if recurrence not in tdef.recurrences:
                 tdef.recurrences.append(recurrence)
         return tdef
 
-    def mark_output(self, task: str, output: str, optional: bool) -> None:
-        """Record that ``task:output`` is optional or required; it must be one or the other."""
-        tdef = self.add_task(task)
-        outputs = ("succeeded", "failed") if output == "finished" else (output,)
-        if output == "finished":
-            optional = True
-        for out in outputs:
-            before = tdef.optional.get(out)
-            if before is not None and before != optional:
-                raise ValidationError(
-                    f"output {task}:{out} can't be both required and optional",
-                    task=task,
-                    fix=f"mark {task}:{out} with '?' everywhere or nowhere"
-                    + (
-                        " (':finish' makes succeeded and failed optional)"
-                        if output == "finished" or "finished" in tdef.optional
-                        else ""
-                    ),
-                )
-            tdef.optional[out] = optional
-        if output == "finished":
-            tdef.optional["finished"] = True
+    def use_output(
+        self, task: str, output: str, optional: bool, where: str, *, family: bool = False
+    ) -> None:
+        """Record one use of ``task:output`` (``optional`` when written ``?``) at ``where``.
+
+        ``where`` names the place for messages (a graph line, an ``@cycle`` rule);
+        ``family`` marks a use through a family trigger, which only sets a
+        default. Cylc's rules are checked as each use arrives: see
+        :class:`~prefect_cycles.outputs.Outputs`.
+        """
+        self.outputs.use(task, output, optional, where, family=family)
+        if task in self.tasks:
+            self.tasks[task].optional = self.outputs.table(task)
+
+    def adopt_outputs(self, outputs: Outputs) -> None:
+        """Make ``outputs`` (a checked :meth:`Outputs.copy` with more uses) the workflow's."""
+        self.outputs = outputs
+        for name, tdef in self.tasks.items():
+            tdef.optional = outputs.table(name)
+
+    def mark_output(
+        self, task: str, output: str, optional: bool, *, where: str = "a call to mark_output()"
+    ) -> None:
+        """Declare ``task`` and record a use of ``task:output`` (``finished`` reads as optional)."""
+        self.add_task(task)
+        self.use_output(task, output, optional and output != "finished", where)
+
+    def settle(self, condition: Condition | None) -> Condition | None:
+        """``condition`` with each trigger optional exactly when the workflow's uses make it so."""
+        if condition is None:
+            return None
+        if isinstance(condition, Trigger):
+            return replace(
+                condition, optional=self.outputs.optional(condition.task, condition.output)
+            )
+        return type(condition)(tuple(self.settle(t) for t in condition.terms))  # type: ignore[misc]
 
     def add_dependency(
         self,
@@ -289,15 +295,22 @@ class Workflow:
         *,
         source: str = "",
         target_optional: bool = False,
+        target_output: str = "succeeded",
+        record_outputs: bool = True,
     ) -> Dependency:
         """Add ``condition => target`` at the points of ``recurrence``.
 
-        ``target_optional`` marks the target's ``succeeded`` output optional
-        (``a => b?``). Every task named in ``condition`` without an offset runs
-        on ``recurrence`` too, as in Cylc.
+        Every task named in ``condition`` without an offset runs on
+        ``recurrence`` too, as in Cylc. Unless ``record_outputs`` is False (for
+        front ends that report each use through :meth:`use_output`
+        themselves), the dependency is a use of each trigger's output and of
+        the target's ``target_output`` (optional when ``target_optional``:
+        ``a => b?``; ``x => b:fail`` uses ``failed`` and leaves success unset).
         """
+        where = f"dependency {source or self._text(condition, target)!r}"
         self.add_task(target, recurrence)
-        self.mark_output(target, "succeeded", target_optional)
+        if record_outputs:
+            self.use_output(target, target_output, target_optional, where)
         for trig in triggers(condition):
             if trig.task == target and trig.offset is None:
                 raise ValidationError(
@@ -307,11 +320,17 @@ class Workflow:
                     fix=f"add an offset, e.g. {target}[-P1] => {target}",
                 )
             self.add_task(trig.task, None if trig.offset is not None else recurrence)
-            if trig.output != "started" or trig.optional:
-                self.mark_output(trig.task, trig.output, trig.optional)
+            if record_outputs:
+                # A ':finish' trigger reads as optional; it is a plain use of finished.
+                optional = trig.optional and trig.output != "finished"
+                self.use_output(trig.task, trig.output, optional, where)
         dep = Dependency(recurrence, target, condition, source)
         self.dependencies.append(dep)
         return dep
+
+    @staticmethod
+    def _text(condition: Condition | None, target: str) -> str:
+        return target if condition is None else f"{condition} => {target}"
 
     # -- reading ----------------------------------------------------------------
 
@@ -349,6 +368,7 @@ class Workflow:
             tasks=self.tasks,
             dependencies=self.dependencies,
             name=self.name,
+            outputs=self.outputs,
         )
 
     def fmt(self, point: Point) -> str:
