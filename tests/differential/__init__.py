@@ -1,0 +1,1 @@
+"""Differential suite: prefect-cycles against Cylc 8.5 on the same graphs."""

@@ -1,0 +1,122 @@
+"""Fixtures and options of the differential suite (see README.md here)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from . import harness
+from .harness import EXPECT_GRAPH, EXPECT_MODES, EXPECT_SCHEDULER, Case, Window
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("differential", "differential suite against Cylc 8")
+    group.addoption(
+        "--cylc-graphs",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="check the flow.cylc files at or under DIR (repeatable) instead of the "
+        "suite's own cases; a graph without '# expect:' is checked against what "
+        "Cylc's scheduler runs",
+    )
+    group.addoption(
+        "--cylc-expect",
+        choices=EXPECT_MODES,
+        default=None,
+        help="derive every expected text this way, whatever the cases say "
+        "('scheduler' checks every case against a simulation-mode run)",
+    )
+    group.addoption(
+        "--cylc-no-cache",
+        action="store_true",
+        default=False,
+        help="do not reuse Cylc outputs cached in .cylc-venv/differential-cache",
+    )
+
+
+_ICP = re.compile(r"^\s*initial cycle point\s*=\s*(\S+)\s*$", re.MULTILINE)
+_FCP = re.compile(r"^\s*final cycle point\s*=\s*(\S+)\s*$", re.MULTILINE)
+
+
+def _default_windows(case: Case) -> tuple[Window, ...]:
+    """initial..final point, for a graph that lists no windows."""
+    text = case.flow_file.read_text()
+    icp, fcp = _ICP.search(text), _FCP.search(text)
+    if not (icp and fcp) or any(c in fcp[1] + icp[1] for c in "+{%"):
+        raise harness.HarnessError(
+            f"{case.flow_file}: no '# windows: START STOP ; ...' line and no literal "
+            "initial and final cycle points to default to"
+        )
+    return (Window(icp[1], fcp[1]),)
+
+
+def _cases(config: pytest.Config) -> list[Case]:
+    external = config.getoption("--cylc-graphs")
+    forced = config.getoption("--cylc-expect")
+    if external:
+        base = Path(config.invocation_params.dir)
+        cases = [
+            case
+            for directory in external
+            for case in harness.discover_cases(base / directory, EXPECT_SCHEDULER)
+        ]
+    else:
+        cases = harness.discover_cases(harness.GRAPHS_DIR, EXPECT_GRAPH)
+        for case in cases:
+            if not case.windows:
+                raise harness.HarnessError(f"{case.flow_file}: no '# windows:' line")
+    resolved = []
+    for case in cases:
+        windows = case.windows or _default_windows(case)
+        expect = forced or case.expect
+        resolved.append(Case(case.name, case.directory, windows, expect))
+    return resolved
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case_window" in metafunc.fixturenames:
+        cases = _cases(metafunc.config)
+        metafunc.parametrize(
+            "case_window",
+            [
+                pytest.param((case, window), id=f"{case.name}:{window.slug}")
+                for case in cases
+                for window in case.windows
+            ],
+        )
+    elif "case" in metafunc.fixturenames:
+        cases = _cases(metafunc.config)
+        metafunc.parametrize("case", [pytest.param(c, id=c.name) for c in cases])
+
+
+@pytest.fixture(scope="session")
+def cylc(tmp_path_factory: pytest.TempPathFactory) -> harness.Cylc:
+    """Cylc 8.5 in its own virtual environment, with a private HOME."""
+    try:
+        return harness.provide_cylc(tmp_path_factory.mktemp("cylc-home"))
+    except harness.HarnessError as exc:
+        pytest.fail(f"differential suite: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def differential(request: pytest.FixtureRequest, cylc: harness.Cylc):
+    """Runs every selected comparison's commands in parallel, once."""
+    cache = None
+    if not request.config.getoption("--cylc-no-cache"):
+        cache = harness.VENV_DIR / "differential-cache"
+    runner = harness.Differential(cylc, cache)
+    # Start everything the selected tests will need: slow simulations first.
+    selected = [item.callspec.params for item in request.session.items if hasattr(item, "callspec")]
+    pairs = [p["case_window"] for p in selected if "case_window" in p]
+    for case, window in sorted(pairs, key=lambda p: p[0].expect != EXPECT_SCHEDULER):
+        runner.expectation(case, window, case.expect)
+    for case, window in pairs:
+        runner.actual(case, window)
+    for params in selected:
+        if "case" in params:
+            runner.validation(params["case"])
+    yield runner
+    runner.close()
