@@ -206,7 +206,10 @@ class Scheduler:
                 for n in needs(expr):
                     self._waiters.setdefault(n.parent, []).append(inst)
             for inst, expr in spawned:
-                if expr is not None and not evaluate(expr, self._possible):
+                beyond = self.unroller.past_stop(expr)
+                if beyond is not None:
+                    self._never_runs(inst, self._missing(beyond))
+                elif expr is not None and not evaluate(expr, self._possible):
                     self._never_runs(inst, self._why_never(expr))
             if not spawned:
                 self._retire()
@@ -229,6 +232,10 @@ class Scheduler:
         name = f"{gone.task}[{fmt(gone.point)}]"
         if gone in self._never:
             return f"it needs {name}, which never runs"
+        return self._missing(gone)
+
+    def _missing(self, gone: Instance) -> str:
+        name = f"{gone.task}[{self.workflow.fmt(gone.point)}]"
         return f"it needs {name}, which does not exist: {self.unroller.why_missing(gone)}"
 
     def _never_runs(self, inst: Instance, reason: str, skipped: bool = False) -> None:

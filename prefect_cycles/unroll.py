@@ -8,9 +8,11 @@ Semantics are Cylc 8's scheduler (DESIGN.md section 2):
   the dependencies of one instance are ANDed;
 - a parent before the start point is dropped (the child runs without it; in
   an ``|`` the other terms remain), which also gives warm starts their meaning;
-- a required parent that does not exist (past the stop or final point, or off
-  its sequence) never completes, so the child never runs, and neither does
-  anything that can only run after it.
+- a required parent that does not exist (off its sequence, or excluded from
+  it) never completes, so the child never runs, and neither does anything
+  that can only run after it;
+- an instance with any parent past the stop point (or final point) never
+  runs, even when that parent is one side of an ``|``: Cylc does not spawn it.
 
 :func:`unroll` builds the whole window as a networkx ``DiGraph``;
 :meth:`Unroller.walk` spawns instances point by point for endless windows.
@@ -251,6 +253,16 @@ class Unroller:
 
     # -- walking ----------------------------------------------------------------------
 
+    def past_stop(self, expr: Expr | None) -> Instance | None:
+        """A parent past the stop point, if ``expr`` names one.
+
+        Cylc 8 never spawns such an instance, even when the parent is one
+        side of an ``|`` whose other side runs.
+        """
+        if self.stop is None:
+            return None
+        return next((n.parent for n in needs(expr) if n.parent.point > self.stop), None)
+
     def cycles(self) -> Iterator[tuple[Point, list[tuple[Instance, Expr | None]]]]:
         """Each point of the window in order, with its instances and their prerequisites."""
         for point, held in self._active_points():
@@ -407,9 +419,11 @@ def _mark_runs(g: nx.DiGraph, u: Unroller, order: list[Instance]) -> None:
         if not data["exists"] or data["prerequisite"] is None:
             continue
         expr = data["prerequisite"]
-        if evaluate(expr, lambda n: nodes[n.parent]["runs"]):
-            continue
-        first = next(n.parent for n in needs(expr) if not nodes[n.parent]["runs"])
+        first = u.past_stop(expr)
+        if first is None:
+            if evaluate(expr, lambda n: nodes[n.parent]["runs"]):
+                continue
+            first = next(n.parent for n in needs(expr) if not nodes[n.parent]["runs"])
         parent = nodes[first]
         name = f"{first.task}[{fmt(first.point)}]"
         if not parent["exists"]:

@@ -149,3 +149,13 @@ def test_datetime_unroll_uses_calendar_arithmetic():
     # Feb 29 - P1M is Jan 29, before the initial point: that edge is dropped.
     assert g.in_degree(Instance("foo", wf.cycling.point("20200229T00Z"))) == 0
     assert g.in_degree(Instance("foo", wf.cycling.point("20200329T00Z"))) == 1
+
+
+def test_a_parent_past_the_stop_point_blocks_even_an_or():
+    # Cylc 8 never spawns an instance with any prerequisite past the stop point.
+    wf = from_graph({"P1": "a\nb\na[+P1] | b => c => d"}, 1, 3)
+    g = unroll(wf)
+    bad = dict(never_runs(g))
+    assert set(bad) == {Instance("c", 3), Instance("d", 3)}
+    assert "a[4], which does not exist" in bad[Instance("c", 3)]
+    assert g.nodes[Instance("c", 2)]["runs"]
