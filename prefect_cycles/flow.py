@@ -15,7 +15,8 @@ import datetime as dt
 import inspect
 import queue
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +295,28 @@ def to_python(point: Point) -> int | dt.datetime:
     return dt.datetime.fromisoformat(str(point).replace("Z", "+00:00"))
 
 
+_watchers: list[Callable[[Scheduler], None]] = []
+
+
+@contextmanager
+def watching(callback: Callable[[Scheduler], None]) -> Iterator[None]:
+    """Call ``callback(scheduler)`` after every change while cyclic flows run in this process.
+
+    Flow bodies run in the calling process whatever the task runner, so a
+    progress view (``prefect-cycles run``) can read the scheduler's states.
+    """
+    _watchers.append(callback)
+    try:
+        yield
+    finally:
+        _watchers.remove(callback)
+
+
+def _notify(sched: Scheduler) -> None:
+    for callback in list(_watchers):
+        callback(sched)
+
+
 def run_cycles(
     workflow: Workflow,
     impls: Mapping[str, Task],
@@ -320,6 +343,7 @@ def run_cycles(
             fut = submitter.submit(item)
             in_flight[item.instance] = fut
             fut.add_done_callback(lambda _f, inst=item.instance: done.put(inst))
+        _notify(sched)
         if not in_flight:
             break
         watch = [i for i in sched.waiting_for_started if i in in_flight]
