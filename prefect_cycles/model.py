@@ -166,13 +166,13 @@ def triggers(condition: Condition | None) -> Iterator[Trigger]:
 class Dependency:
     """``condition => target`` at the points of ``recurrence``.
 
-    ``condition`` is None for a task that is only declared on the recurrence
-    (a lone node such as ``R1 = "prep"``).
+    A lone node (``R1 = "prep"``) is no dependency: it only puts the task on
+    the recurrence (:meth:`Workflow.add_task`).
     """
 
     recurrence: str
     target: str
-    condition: Condition | None = None
+    condition: Condition
     source: str = ""
 
 
@@ -291,7 +291,7 @@ class Workflow:
         self,
         recurrence: str,
         target: str,
-        condition: Condition | None = None,
+        condition: Condition,
         *,
         source: str = "",
         target_optional: bool = False,
@@ -307,7 +307,7 @@ class Workflow:
         the target's ``target_output`` (optional when ``target_optional``:
         ``a => b?``; ``x => b:fail`` uses ``failed`` and leaves success unset).
         """
-        where = f"dependency {source or self._text(condition, target)!r}"
+        where = f"dependency {source or f'{condition} => {target}'!r}"
         self.add_task(target, recurrence)
         if record_outputs:
             self.use_output(target, target_output, target_optional, where)
@@ -327,10 +327,6 @@ class Workflow:
         dep = Dependency(recurrence, target, condition, source)
         self.dependencies.append(dep)
         return dep
-
-    @staticmethod
-    def _text(condition: Condition | None, target: str) -> str:
-        return target if condition is None else f"{condition} => {target}"
 
     # -- reading ----------------------------------------------------------------
 

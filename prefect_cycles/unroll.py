@@ -135,8 +135,7 @@ class Unroller:
         }
         self._deps: dict[str, list[tuple[int, Condition]]] = {n: [] for n in wf.tasks}
         for dep in wf.dependencies:
-            if dep.condition is not None:
-                self._deps[dep.target].append((index[dep.recurrence], dep.condition))
+            self._deps[dep.target].append((index[dep.recurrence], dep.condition))
         self._task_seq_ids = frozenset(i for ids in self._task_seqs.values() for i in ids)
         self._plans: dict[frozenset[int], list[tuple[str, list[Condition]]]] = {}
 
