@@ -3,21 +3,43 @@
 A *point* is where a cycle sits (``3``, ``2020-01-31T06Z``), an *interval* is the
 step between points (``P1``, ``PT6H``, ``P1M``). Points are plain values: ``int``
 for integer cycling, metomi-isodatetime ``TimePoint`` (normalised to the
-workflow's time zone) for date-time cycling. Both hash, compare and add an
-interval with ``+``, so the rest of the package can stay mode-agnostic and ask
-its :class:`Cycling` only to read, write and shift them.
+workflow's time zone, to the minute) for date-time cycling. Both hash, compare
+and add an interval with ``+``, so the rest of the package can stay mode-agnostic
+and ask its :class:`Cycling` only to read, write and shift them.
+
+Spellings follow Cylc 8 (``flow.cylc``):
+
+============================  ==============================================
+integer point                 ``1``, ``05`` (whole numbers)
+integer interval              ``P1``, ``+P2``, ``-P3``
+integer final point           ``10``, or ``+P9`` / ``-P0`` from the initial point
+date-time point               ``2020``, ``2020-01``, ``20200101T00``,
+                              ``2020-01-01T00:00Z``, ``2020-W01-1``,
+                              ``2020-032``; seconds are dropped, as Cylc does
+date-time interval            ``PT6H``, ``P1D``, ``-P1M``, ``+P1W`` (whole minutes)
+date-time final point         absolute, or ``+P1D``, ``P1D``, ``+P1D-PT6H``,
+                              ``T18`` (first 18:00 at or after the initial point)
+time zone                     ``Z`` (Cylc 8's default), ``+13``, ``-0530``,
+                              ``+0000``: points are written with exactly that
+                              suffix, ``20200101T0000+13``
+============================  ==============================================
+
+Wall-clock points (``now``, ``next(T00)``, ``previous(...)``) and truncated
+initial points are refused: they would make a workflow depend on when it is
+built.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TypeAlias
 
-from metomi.isodatetime.data import Duration, TimePoint
+from metomi.isodatetime.data import Duration, TimePoint, TimeZone
 from metomi.isodatetime.dumpers import TimePointDumper
-from metomi.isodatetime.exceptions import ISO8601SyntaxError, IsodatetimeError
 from metomi.isodatetime.parsers import DurationParser, TimePointParser
 
 from .errors import PointError
@@ -27,6 +49,32 @@ Interval: TypeAlias = "int | Duration"
 
 _INT_INTERVAL = re.compile(r"^([+-]?)P(\d+)$")
 _INT_POINT = re.compile(r"^[+-]?\d+$")
+_INT_RELATIVE = re.compile(r"^([+-])P(\d+)$")
+
+#: Cylc 8's default date-time point format, before the time zone suffix.
+CYLC_POINT_FORMAT = "CCYYMMDDThhmm"
+
+# Cylc reads a truncated point it cannot parse as written by prefixing the
+# dashes that stand for its missing leading units (``01T00`` is a day of the
+# month, ``---01T00``); these are the shapes it tries, in its order.
+_TRUNCATION_PREFIXES = (
+    ("---", (re.compile(r"^\d\dT"),)),
+    ("--", (re.compile(r"^\d\d\d\dT"),)),
+    (
+        "-",
+        (
+            re.compile(r"^\d\d\dT"),
+            re.compile(r"\dW\d\dT"),
+            re.compile(r"W\d\d\d?T"),
+            re.compile(r"W-\dT"),
+            re.compile(r"W-\d"),
+        ),
+    ),
+)
+_HAS_OFFSET = re.compile(r"[+-]P.+$")
+_OFFSET_START = re.compile(r"[+-]P")
+_OFFSET = re.compile(r"[+-]P[^+-]*")
+_WALL_CLOCK = re.compile(r"^(now|next\s*\(|previous\s*\()")
 
 
 class Cycling(ABC):
@@ -53,6 +101,10 @@ class Cycling(ABC):
     @abstractmethod
     def zero(self) -> Interval:
         """The null interval (``P0``, ``PT0S``)."""
+
+    @abstractmethod
+    def final_point(self, value: object, initial: Point) -> Point | None:
+        """Read a ``final cycle point``: absolute, or relative to ``initial`` (``+P10``)."""
 
     def add(self, point: Point, interval: Interval) -> Point:
         """The point ``interval`` after ``point`` (before it, for a negative interval)."""
@@ -102,12 +154,10 @@ class IntegerCycling(Cycling):
         if not _INT_POINT.match(text):
             hint = (
                 "this workflow cycles in integers, not date-times: use a whole number like 1"
-                if re.search(r"\d{4}|T\d\d|[-:]", text)
+                if re.search(r"\d{4}|T\d\d|[-:]\d", text)
                 else "use a whole number like 1"
             )
-            raise PointError(
-                f"{text!r} is not an integer cycle point", text=text, fix=hint
-            )
+            raise PointError(f"{text!r} is not an integer cycle point", text=text, fix=hint)
         return int(text)
 
     def interval(self, text: str) -> int:
@@ -133,81 +183,258 @@ class IntegerCycling(Cycling):
     def zero(self) -> int:
         return 0
 
+    def final_point(self, value: object, initial: Point) -> int | None:
+        """``10`` as written, or ``+P9`` / ``-P1`` from the initial point (as Cylc reads it)."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str) and "P" in value:
+            m = _INT_RELATIVE.match(value.strip())
+            if not m:
+                raise PointError(
+                    f"{value.strip()!r} is not an integer final cycle point",
+                    text=value.strip(),
+                    fix="give a whole number, or an offset from the initial point like +P10",
+                )
+            n = int(m.group(2))
+            return int(initial) + (-n if m.group(1) == "-" else n)  # type: ignore[arg-type]
+        return self.point(value)
+
 
 class DateTimeCycling(Cycling):
-    """ISO 8601 date-time points in one time zone (UTC unless told otherwise).
+    """ISO 8601 date-time points in one time zone (UTC, ``Z``, unless told otherwise).
 
-    ``time_zone`` is an ISO 8601 designator (``Z``, ``+13``, ``-0530``): points
-    written without a zone are taken to be in it, and every point is converted
-    to it, so equal instants are equal points and format the same way.
+    ``time_zone`` is what ``[scheduler]cycle point time zone`` takes in Cylc: an
+    ISO 8601 basic-format designator (``Z``, ``+13``, ``-0530``, ``+0000``).
+    Points written without a zone are taken to be in it, every point is
+    converted to it, and points are written ``CCYYMMDDThhmm`` followed by that
+    very text, exactly as Cylc writes them.
     """
 
     mode = "datetime"
-    dump_format = "CCYYMMDDThhmmZ"
 
-    def __init__(self, time_zone: str = "Z") -> None:
-        self.time_zone = time_zone
-        hours, minutes = _parse_zone(time_zone)
-        self._zone = (hours, minutes)
+    def __init__(self, time_zone: str | None = "Z") -> None:
+        tz = "Z" if time_zone is None or not str(time_zone).strip() else str(time_zone).strip()
+        self.time_zone = tz
+        self._zone = _parse_zone(tz)
+        self.dump_format = CYLC_POINT_FORMAT + tz
+        self._tz = TimeZone(hours=self._zone[0], minutes=self._zone[1])
         self._parser = TimePointParser(
-            allow_truncated=False,
-            assumed_time_zone=(hours, minutes),
+            allow_only_basic=False,
+            allow_truncated=True,
+            assumed_time_zone=self._zone,
+            dump_format=self.dump_format,
         )
         self._durations = DurationParser()
         self._dumper = TimePointDumper()
-        utc = hours == 0 and minutes == 0
-        self._fmt = "%Y%m%dT%H%MZ" if utc else "%Y%m%dT%H%M" + _zone_suffix(hours, minutes)
+
+    @property
+    def zone(self) -> tuple[int, int]:
+        """The time zone's offset from UTC as (hours, minutes), both negative west of UTC."""
+        return self._zone
+
+    # -- points -------------------------------------------------------------------
 
     def point(self, value: object) -> TimePoint:
         if isinstance(value, TimePoint):
+            if value.truncated:
+                raise PointError(
+                    f"{value} is a truncated date-time, not a cycle point",
+                    text=str(value),
+                    fix="give a full date-time such as 20200101T00Z",
+                )
             return self._normalise(value)
-        if isinstance(value, _dt.datetime):
+        if isinstance(value, (_dt.datetime, _dt.date)):
             value = value.isoformat()
-        elif isinstance(value, _dt.date):
-            value = value.isoformat()
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
             raise PointError(
-                f"{value} is an integer, but this workflow cycles in date-times",
+                f"{value} is a number, but this workflow cycles in date-times",
                 point=value,
                 fix="give a date-time such as 20200101T00Z, or use integer cycling",
             )
         text = str(value).strip()
-        try:
-            tp = self._parser.parse(text)
-        except (IsodatetimeError, ISO8601SyntaxError, ValueError) as exc:
+        if _WALL_CLOCK.match(text):
             raise PointError(
-                f"{text!r} is not an ISO 8601 date-time cycle point",
+                f"{text!r} depends on the wall clock",
                 text=text,
-                fix="write it like 20200101T00Z or 2020-01-01T00:00Z",
-            ) from exc
+                fix="give a fixed date-time such as 20200101T00Z (now/next()/previous() "
+                "are not supported)",
+            )
+        tp = self.parse_time(text, what="cycle point")
+        if tp.truncated:
+            raise PointError(
+                f"{text!r} is a truncated date-time, not a cycle point",
+                text=text,
+                fix="write the full date, e.g. 20200101T06 rather than T06",
+            )
         return self._normalise(tp)
 
     def _normalise(self, tp: TimePoint) -> TimePoint:
-        if self._zone == (0, 0):
-            return tp.to_utc()
-        return tp.to_time_zone(_time_zone(*self._zone))
+        """The same instant in the workflow's zone, to the minute, as a calendar date."""
+        try:
+            text = self._dumper.dump(tp, self.dump_format)
+            return self._parser.parse(text)
+        except Exception as exc:  # isodatetime raises several types for out-of-range years
+            raise PointError(
+                f"a date-time in the year {getattr(tp, 'year', '?')} cannot be a cycle point",
+                fix="keep cycle points between the years 0 and 9999",
+            ) from exc
+
+    def parse_time(
+        self, text: str, *, truncated: bool = True, what: str = "date-time"
+    ) -> TimePoint:
+        """Read an ISO 8601 date-time, possibly truncated (``T06``, ``01T00``), as Cylc does.
+
+        ``truncated=False`` skips Cylc's second try with the dashes a truncated
+        point leaves out (``01T00`` is read as ``---01T00``); the first try
+        already accepts the usual truncated forms (``T06``, ``-W-1``).
+        """
+        raw = text.strip()
+        if re.fullmatch(r"\d\d", raw):
+            raise PointError(
+                f"{raw!r}: 2-digit centuries are not allowed",
+                text=raw,
+                fix="did you mean an hour such as T00?",
+            )
+        body = raw + "00" if raw.endswith("T") else raw
+        try:
+            return self._parser.parse(body)
+        except Exception:  # isodatetime raises several error types for bad text
+            pass
+        if truncated:
+            for prefix, shapes in _TRUNCATION_PREFIXES:
+                if any(shape.search(raw) for shape in shapes):
+                    try:
+                        return self._parser.parse(prefix + body)
+                    except Exception:  # try the next shape, as Cylc does
+                        continue
+        hint = (
+            "this workflow cycles in date-times: write a point like 20200101T00"
+            if _INT_POINT.match(raw)
+            else "write it like 20200101T00Z, 2020-01-01T00:00Z, or truncated like T06"
+        )
+        raise PointError(f"{raw!r} is not an ISO 8601 {what}", text=raw, fix=hint)
+
+    def split_offsets(self, text: str) -> tuple[str, list[Duration]]:
+        """Split ``20200101T00+P1D-PT6H`` into ``20200101T00`` and its offsets, in order."""
+        raw = text.strip()
+        if not _HAS_OFFSET.search(raw):
+            return raw, []
+        start = _OFFSET_START.search(raw)
+        assert start is not None  # _HAS_OFFSET matched
+        base, rest = raw[: start.start()], raw[start.start() :]
+        pieces = _OFFSET.findall(rest)
+        if "".join(pieces) != rest:
+            raise PointError(
+                f"cannot read the offsets in {raw!r}",
+                text=raw,
+                fix="chain offsets as +P1D-PT6H after the point",
+            )
+        return base.strip(), [self.interval(p) for p in pieces]
+
+    def expression(
+        self, text: str, context: TimePoint | None, *, truncated: bool = True
+    ) -> TimePoint | None:
+        """Resolve a Cylc point expression against ``context``.
+
+        ``20200101T00``, ``T06`` (the first 06:00 at or after ``context``),
+        ``+PT6H`` (``context`` plus 6 hours), ``T06-PT1H``, ``min(T06, T03)``.
+        Returns None when the expression is only offsets and there is no context.
+        """
+        raw = text.strip()
+        if raw.startswith("min("):
+            raw = self.earliest(raw, context)
+        base, offsets = self.split_offsets(raw)
+        if not base:
+            if context is None:
+                return None
+            point = context
+        else:
+            tp = self.parse_time(base, truncated=truncated)
+            if tp.truncated:
+                if context is None:
+                    raise PointError(
+                        f"the truncated point {base!r} needs a context point",
+                        text=raw,
+                        fix="write a full date-time",
+                    )
+                tp = _checked_sum(lambda: tp + context, raw)
+            point = tp
+        for off in offsets:
+            point = _checked_sum(lambda p=point, o=off: p + o, raw)
+        return self._normalise(point)
+
+    def earliest(self, raw: str, context: TimePoint | None) -> str:
+        """The text of the earliest point in ``min(a, b, ...)`` (Cylc's ``min()``)."""
+        m = re.fullmatch(r"min\(([^)]+)\)", raw)
+        if not m:
+            raise PointError(
+                f"cannot read {raw!r}", text=raw, fix="write min(T06, T03) with nothing after it"
+            )
+        best: tuple[TimePoint, str] | None = None
+        for item in (s.strip() for s in m.group(1).split(",")):
+            tp = self.expression(item, context) if item else None
+            if tp is None:
+                raise PointError(f"cannot read {item!r} in {raw!r}", text=raw)
+            if best is None or tp < best[0]:
+                best = (tp, item)
+        assert best is not None
+        return best[1]
+
+    def final_point(self, value: object, initial: Point) -> TimePoint | None:
+        """Absolute, or offsets from ``initial`` (``+P1D``, ``+P1D-PT6H``), as Cylc reads it.
+
+        A truncated final point (``T18``) is the first such time at or after
+        the initial point.
+        """
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            return self.point(value)
+        text = value.strip()
+        parts = [p for p in re.split(r"([+-])", text) if p.strip()]
+        sign, point = 1, initial
+        try:
+            for part in parts:
+                if part in "+-":
+                    sign = -1 if part == "-" else 1
+                    continue
+                dur = self._durations.parse(part.strip())
+                point = _checked_sum(lambda p=point, d=dur * sign: p + d, text)
+                sign = 1
+        except PointError:
+            raise
+        except Exception:  # not a chain of durations: a point, maybe with offsets
+            tp = self.expression(text.replace(" ", ""), initial)  # type: ignore[arg-type]
+            assert tp is not None
+            return tp
+        return self._normalise(point)  # type: ignore[arg-type]
+
+    # -- intervals ----------------------------------------------------------------
 
     def interval(self, text: str) -> Duration:
         raw = str(text).strip()
-        sign = 1
-        body = raw
-        if body[:1] in "+-":
-            sign = -1 if body[0] == "-" else 1
-            body = body[1:]
+        body, negative = raw, False
+        if body[:1] in ("+", "-"):
+            negative, body = body[0] == "-", body[1:]
         try:
             dur = self._durations.parse(body)
-        except (IsodatetimeError, ISO8601SyntaxError, ValueError) as exc:
+        except Exception as exc:  # isodatetime raises several error types for bad text
             hint = (
-                "date-time cycling takes ISO 8601 durations like PT6H or P1D, "
-                "not integer intervals"
+                "date-time cycling takes ISO 8601 durations like PT6H or P1D, not integer intervals"
                 if re.match(r"^P\d+$", body)
                 else "write an ISO 8601 duration such as PT6H, P1D or -P1M"
             )
             raise PointError(f"{raw!r} is not a date-time interval", text=raw, fix=hint) from exc
-        return dur * -1 if sign < 0 else dur
+        if not whole_minutes(dur):
+            raise PointError(
+                f"{raw!r} is not a whole number of minutes",
+                text=raw,
+                fix="cycle points are precise to the minute: use e.g. PT1M or PT90M",
+            )
+        return dur * -1 if negative else dur
 
     def format(self, point: Point) -> str:
-        return self._dumper.strftime(point, self._fmt)  # type: ignore[arg-type]
+        return self._dumper.dump(point, self.dump_format)  # type: ignore[arg-type]
 
     def format_interval(self, interval: Interval) -> str:
         return str(interval)
@@ -219,35 +446,55 @@ class DateTimeCycling(Cycling):
         return f"DateTimeCycling(time_zone={self.time_zone!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, DateTimeCycling) and other._zone == self._zone
+        return isinstance(other, DateTimeCycling) and other.time_zone == self.time_zone
 
     def __hash__(self) -> int:
-        return hash((DateTimeCycling, self._zone))
+        return hash((DateTimeCycling, self.time_zone))
+
+
+def whole_minutes(dur: Duration) -> bool:
+    """True when ``dur`` has whole years and months and its exact part is whole minutes."""
+    if any(v is not None and v != int(v) for v in (dur.years, dur.months)):
+        return False
+    seconds = (
+        ((dur.weeks or 0) * 7 + (dur.days or 0)) * 86400
+        + (dur.hours or 0) * 3600
+        + (dur.minutes or 0) * 60
+        + (dur.seconds or 0)
+    )
+    return math.isclose(seconds / 60, round(seconds / 60), abs_tol=1e-6)
+
+
+def _checked_sum(add: Callable[[], TimePoint], text: str) -> TimePoint:
+    """Run an isodatetime addition, turning its failures into a PointError on ``text``."""
+    try:
+        return add()
+    except PointError:
+        raise
+    except Exception as exc:  # isodatetime raises several error types
+        raise PointError(
+            f"cannot compute the point {text!r}",
+            text=text,
+            fix="check the offsets and keep points between the years 0 and 9999",
+        ) from exc
 
 
 def _parse_zone(text: str) -> tuple[int, int]:
-    t = text.strip()
-    if t in ("Z", "z", "+00", "+0000", "+00:00", ""):
-        return (0, 0)
-    m = re.match(r"^([+-])(\d\d):?(\d\d)?$", t)
-    if not m:
-        raise PointError(
-            f"{text!r} is not an ISO 8601 time zone", text=text, fix="use Z, +13, -0530 or +05:30"
+    """Hours and minutes of a time zone, accepting what Cylc accepts (basic format)."""
+    probe = "20010301T043054" + text
+    try:
+        TimePointParser(allow_only_basic=True).parse(probe)
+        zone = TimePointDumper().get_time_zone(text)
+    except Exception:  # isodatetime raises several error types for bad text
+        zone = None
+    if zone is None:
+        hint = (
+            f"write it in basic format, {text.replace(':', '')}"
+            if re.fullmatch(r"[+-]\d\d:\d\d", text)
+            else "use Z, +13, -0530 or +0000 (ISO 8601 basic format)"
         )
-    sign = -1 if m.group(1) == "-" else 1
-    return sign * int(m.group(2)), sign * int(m.group(3) or 0)
-
-
-def _zone_suffix(hours: int, minutes: int) -> str:
-    sign = "-" if hours < 0 or minutes < 0 else "+"
-    h, m = abs(hours), abs(minutes)
-    return f"{sign}{h:02d}{m:02d}" if m else f"{sign}{h:02d}"
-
-
-def _time_zone(hours: int, minutes: int):  # noqa: ANN202 - isodatetime type
-    from metomi.isodatetime.data import TimeZone
-
-    return TimeZone(hours=hours, minutes=minutes)
+        raise PointError(f"{text!r} is not an ISO 8601 time zone", text=text, fix=hint)
+    return zone
 
 
 def cycling_for(initial: object, time_zone: str | None = None) -> Cycling:
