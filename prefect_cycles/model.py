@@ -216,7 +216,7 @@ class Workflow:
         """An empty workflow whose cycling mode follows its initial point."""
         cyc = cycling or cycling_for(initial, time_zone)
         init = cyc.point(initial)
-        fin = None if final in (None, "") else cyc.point(final)
+        fin = None if final in (None, "") else cyc.final_point(final, init)
         if fin is not None and fin < init:
             raise ValidationError(
                 f"the final cycle point {cyc.format(fin)} is before the initial cycle point "
@@ -349,7 +349,7 @@ class Workflow:
     def with_window(self, initial: object = None, final: object = None) -> Workflow:
         """The same workflow with another initial and/or final point (``$`` and ``^`` move)."""
         init = self.initial if initial is None else self.cycling.point(initial)
-        fin = self.final if final is None else self.cycling.point(final)
+        fin = self.final if final is None else self.cycling.final_point(final, init)
         if fin is not None and fin < init:
             raise ValidationError(
                 f"the final cycle point {self.cycling.format(fin)} is before the initial "

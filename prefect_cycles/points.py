@@ -498,7 +498,12 @@ def _parse_zone(text: str) -> tuple[int, int]:
 
 
 def cycling_for(initial: object, time_zone: str | None = None) -> Cycling:
-    """Pick the cycling mode a workflow's initial point implies (int -> integer)."""
+    """Pick the cycling mode a workflow's initial point implies.
+
+    An ``int`` or an all-digit string (``3``, ``"3"``) means integer cycling;
+    anything else means date-time cycling, so write dates with a ``T``
+    (``"20200101T00"``) or pass ``cycling=DateTimeCycling()``.
+    """
     if isinstance(initial, int) and not isinstance(initial, bool):
         return IntegerCycling()
     if isinstance(initial, str) and _INT_POINT.match(initial.strip()):
