@@ -59,6 +59,7 @@ class Scheduler:
         self._records: dict[Instance, _Record] = {}
         self._waiters: dict[Instance, list[Instance]] = {}
         self._candidates: list[Instance] = []
+        self._start_watched: set[Instance] = set()  # parents whose :started output is needed
         self._pinned = self.unroller.pinned()
         self._done_points: deque[Point] = deque()
         self.cut: Point | None = None  # no instance after this point starts
@@ -139,8 +140,8 @@ class Scheduler:
         """Submitted instances whose ``started`` output something waits for."""
         return [
             inst
-            for inst, rec in self._records.items()
-            if rec.state == "submitted" and inst in self._waiters
+            for inst in self._start_watched
+            if (rec := self._records.get(inst)) is not None and rec.state == "submitted"
         ]
 
     def blocked(self) -> list[tuple[Instance, str]]:
@@ -205,6 +206,8 @@ class Scheduler:
                 self._candidates.append(inst)
                 for n in needs(expr):
                     self._waiters.setdefault(n.parent, []).append(inst)
+                    if n.output == "started":
+                        self._start_watched.add(n.parent)
             for inst, expr in spawned:
                 beyond = self.unroller.past_stop(expr)
                 if beyond is not None:
@@ -297,6 +300,7 @@ class Scheduler:
                 inst = Instance(name, point)
                 self._records.pop(inst, None)
                 self._waiters.pop(inst, None)
+                self._start_watched.discard(inst)
                 self._never.pop(inst, None)
 
     def finished_everything(self) -> bool:

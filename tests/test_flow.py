@@ -101,7 +101,7 @@ def test_seed_is_one_task_run_per_instance_with_real_edges():
     expected = {"prep[1]"} | {f"{t}[{p}]" for t in ("foo", "bar") for p in range(1, 5)}
     assert set(runs) == expected
     assert all(r.state.is_completed() for r in runs.values())
-    assert "point:3" in runs["foo[3]"].tags
+    assert runs["foo[3]"].tags == []  # no per-point tags unless asked: see tag_points
     assert parents(runs, "foo[1]") == {"prep[1]"}
     assert parents(runs, "foo[3]") == {"foo[2]"}
     assert parents(runs, "bar[2]") == {"foo[2]"}
@@ -126,6 +126,15 @@ def test_results_pass_between_cycles_and_to_children():
     _seen_by_bar.clear()
     assert seed(start=2, stop=3, return_state=True).is_completed()
     assert _seen_by_bar == {2: 2, 3: 5}
+
+
+def test_points_can_be_tags_on_request():
+    flow = cyclic_flow(
+        where, graph={"P1": "where[-P1] => where"}, initial=1, final=2, tag_points=True
+    )
+    runs = task_runs(flow(return_state=True))
+    assert runs["where[1]"].tags == ["point:1"]
+    assert runs["where[2]"].tags == ["point:2"]
 
 
 def test_flow_parameters_choose_the_window():
