@@ -148,7 +148,7 @@ def cyclic_flow(
         impls = task_map(*tasks)
     _check_implementations(workflow, impls)
     flow_name = name or workflow.name
-    fn = _flow_function(workflow, impls, flow_name, inspect.stack()[1].frame.f_globals, tag_points)
+    fn = _flow_function(workflow, impls, flow_name, sys._getframe(1).f_globals, tag_points)
     cflow = CyclicFlow(
         fn,
         name=flow_name,

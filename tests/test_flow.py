@@ -371,3 +371,8 @@ def test_dask_task_runner_on_a_local_cluster():
     runs = task_runs(state)
     assert set(runs) == {"where[1]", "where[2]", "where[3]"}
     assert parents(runs, "where[2]") == {"where[1]"}
+
+
+def test_deployments_find_the_flow_under_its_module_variable():
+    deployment = seed.to_deployment(name="seed-deployment")
+    assert deployment.entrypoint.endswith("test_flow.py:seed")
