@@ -117,14 +117,8 @@ class Scheduler:
             self.failed.append(inst)
         self._wake(inst)
         if complete:
-            for child in self._waiters.get(inst, ()):
-                crec = self._records.get(child)
-                if (
-                    crec is not None
-                    and crec.state == "waiting"
-                    and not evaluate(crec.expr, self._possible)
-                ):
-                    self._never_runs(child, "", skipped=True)
+            for child in self._doomed_children(inst):
+                self._never_runs(child, "", skipped=True)
 
     def stop_after(self, point: Point) -> None:
         """End the cycling: nothing at a later point starts; started instances finish."""
@@ -260,14 +254,20 @@ class Scheduler:
             else:
                 self.never_run.append((inst, reason))
             self._finish(inst)
-            for child in self._waiters.get(inst, ()):
-                crec = self._records.get(child)
-                if (
-                    crec is not None
-                    and crec.state == "waiting"
-                    and not evaluate(crec.expr, self._possible)
-                ):
-                    stack.append((child, "" if skipped else self._why_never(crec.expr)))
+            for child in self._doomed_children(inst):
+                reason = "" if skipped else self._why_never(self._records[child].expr)
+                stack.append((child, reason))
+
+    def _doomed_children(self, parent: Instance) -> list[Instance]:
+        """Waiting children of ``parent`` whose prerequisites can no longer be met."""
+        out = []
+        for child in self._waiters.get(parent, ()):
+            rec = self._records.get(child)
+            if rec is None or rec.state != "waiting":
+                continue
+            if not evaluate(rec.expr, self._possible):
+                out.append(child)
+        return out
 
     def _wake(self, parent: Instance) -> None:
         self._candidates.extend(self._waiters.get(parent, ()))
