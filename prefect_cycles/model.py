@@ -334,18 +334,6 @@ class Workflow:
         """The runahead limit: a count of extra active points (``P4``) or a time span."""
         return runahead_limit(self.runahead, self.cycling)
 
-    def sequences_of(self, task: str) -> list[Sequence]:
-        """The sequences ``task`` runs on."""
-        return [self.sequence(r) for r in self.tasks[task].recurrences]
-
-    def is_valid_point(self, task: str, point: Point) -> bool:
-        """True when ``task`` has an instance at ``point`` (ignoring the window)."""
-        return any(seq.contains(point) for seq in self.sequences_of(task))
-
-    def dependencies_of(self, task: str) -> list[Dependency]:
-        """The dependencies whose target is ``task``."""
-        return [d for d in self.dependencies if d.target == task]
-
     def with_window(self, initial: object = None, final: object = None) -> Workflow:
         """The same workflow with another initial and/or final point (``$`` and ``^`` move)."""
         init = self.initial if initial is None else self.cycling.point(initial)

@@ -12,7 +12,7 @@ logic testable on its own and the same for every task runner.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .model import Workflow, runahead_limit
@@ -158,11 +158,6 @@ class Scheduler:
     def remembered(self) -> Mapping[Instance, object]:
         """The instances the scheduler still tracks (a read-only view)."""
         return self._records
-
-    def instances(self) -> Iterator[tuple[Instance, str]]:
-        """Every instance still remembered, with its state."""
-        for inst, rec in self._records.items():
-            yield inst, rec.state
 
     # -- internals ---------------------------------------------------------------
 

@@ -202,13 +202,6 @@ class Unroller:
             self._plans[held] = plan
         return plan
 
-    def instances_at(self, point: Point) -> list[Instance]:
-        """The instances at ``point``, in task definition order."""
-        held = frozenset(i for i, s in enumerate(self._seq_list) if s.contains(point))
-        if not self.in_window(point):
-            return []
-        return [Instance(name, point) for name, _ in self._plan(held)]
-
     # -- prerequisites ----------------------------------------------------------------
 
     def prerequisite(self, inst: Instance) -> Expr | None:
