@@ -51,12 +51,11 @@ def graph(
     reference
         Cylc's sorted reference text format.
     """
-    from .reference import reference_text
+    from .reference import window_reference_text
     from .sources import load_workflow
-    from .unroll import unroll
 
     wf, _notices = load_workflow(source)
-    sys.stdout.write(reference_text(unroll(wf, start, stop), wf))
+    sys.stdout.write(window_reference_text(wf, start, stop))
 
 
 @app.command

@@ -9,10 +9,13 @@ text, as Cylc does.
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from .model import Workflow
-from .unroll import no_gc
+from .unroll import Instance, Unroller, evaluate, needs, no_gc, unroll
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def reference_lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
@@ -22,10 +25,16 @@ def reference_lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
 
 
 def _lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
-    fmt = workflow.fmt
     runs = [n for n, d in g.nodes(data=True) if d["runs"]]
+    return _format(runs, list(g.edges), workflow)
+
+
+def _format(
+    runs: list[Instance], all_edges: list[tuple[Instance, Instance]], workflow: Workflow
+) -> list[str]:
+    fmt = workflow.fmt
     ids = {n: f"{fmt(n.point)}/{n.task}" for n in runs}
-    edges = [(a, b) for a, b in g.edges if a in ids and b in ids]
+    edges = [(a, b) for a, b in all_edges if a in ids and b in ids]
     if workflow.cycling.mode == "integer":
         # An Instance is the tuple (task, point): Cylc's integer order already.
         runs.sort()
@@ -43,3 +52,45 @@ def _lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
 def reference_text(g: nx.DiGraph, workflow: Workflow) -> str:
     """The reference text, newline-terminated, as ``cylc graph --reference`` prints it."""
     return "\n".join(reference_lines(g, workflow)) + "\n"
+
+
+def window_reference_text(workflow: Workflow, start: object = None, stop: object = None) -> str:
+    """``reference_text(unroll(workflow, start, stop), workflow)``, without the DiGraph.
+
+    The command line's path: instances and prerequisites come straight from
+    :meth:`Unroller.walk`, and which of them run is decided in topological
+    order over plain dicts, as :func:`unroll` does, in a fraction of the time
+    and without importing networkx. A dependency loop falls back to
+    :func:`unroll`, which raises the error that names it.
+    """
+    u = Unroller(workflow, start, stop)
+    if u.stop is None:
+        unroll(workflow, start, stop)  # raises: no final point
+    with no_gc():
+        prereq = dict(u.walk())
+        parents: dict[Instance, set[Instance]] = {}
+        children: dict[Instance, list[Instance]] = {}
+        waiting: dict[Instance, int] = {}
+        for inst, expr in prereq.items():
+            ps = {n.parent for n in needs(expr) if n.parent in prereq}
+            parents[inst] = ps
+            waiting[inst] = len(ps)
+            for p in ps:
+                children.setdefault(p, []).append(inst)
+        ready = [inst for inst, left in waiting.items() if not left]
+        runs: dict[Instance, bool] = {}
+        while ready:
+            inst = ready.pop()
+            expr = prereq[inst]
+            runs[inst] = expr is None or (
+                u.past_stop(expr) is None and evaluate(expr, lambda n: runs.get(n.parent, False))
+            )
+            for child in children.get(inst, ()):
+                waiting[child] -= 1
+                if not waiting[child]:
+                    ready.append(child)
+        if len(runs) < len(prereq):
+            unroll(workflow, start, stop)  # raises CyclicDependencyError, naming the loop
+        ran = [inst for inst, ok in runs.items() if ok]
+        edges = [(p, c) for c in ran for p in parents[c]]
+        return "\n".join(_format(ran, edges, workflow)) + "\n"

@@ -24,14 +24,15 @@ import gc
 import heapq
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NamedTuple, TypeAlias
-
-import networkx as nx
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
 from .errors import CyclicDependencyError, ValidationError
 from .model import AllOf, AnyOf, Condition, Trigger, Workflow, triggers
 from .points import Point
 from .recurrence import Sequence
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported where used: the walk and the scheduler need no graph
 
 
 class Instance(NamedTuple):
@@ -306,6 +307,8 @@ def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.
     parent -> child with ``needs`` (the list of :class:`Need`), ``conditional``
     (inside an ``|``) and ``optional``.
     """
+    import networkx as nx
+
     u = Unroller(workflow, start, stop)
     if u.stop is None:
         raise ValidationError(
@@ -384,6 +387,8 @@ def _collect_edges(edges: dict, expr: Expr, child: Instance, conditional: bool) 
 
 
 def _topological_order(g: nx.DiGraph, workflow: Workflow) -> list[Instance]:
+    import networkx as nx
+
     try:
         return list(nx.topological_sort(g))
     except nx.NetworkXUnfeasible:
@@ -392,6 +397,8 @@ def _topological_order(g: nx.DiGraph, workflow: Workflow) -> list[Instance]:
 
 
 def _raise_loop(g: nx.DiGraph, workflow: Workflow) -> None:
+    import networkx as nx
+
     cycle = nx.find_cycle(g)
     loop = [f"{n[0]}[{workflow.fmt(n[1])}]" for n, _ in cycle] + [
         f"{cycle[0][0][0]}[{workflow.fmt(cycle[0][0][1])}]"
