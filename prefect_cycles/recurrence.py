@@ -451,14 +451,39 @@ class _Exclusions:
         return reg
 
 
-class _ArithSequence(Sequence):
+class _KeyedSequence(Sequence):
+    """A recurrence over integer keys of a domain (point numbers, or minutes), within bounds."""
+
+    def __init__(
+        self,
+        text: str,
+        dom: _Domain,
+        base: _Arith | _Walk,
+        lo: int,
+        hi: int | None,
+        excl: _Exclusions,
+    ) -> None:
+        self.text, self._dom, self._base, self._excl = text, dom, base, excl
+        self._lo, self._hi = lo, hi
+
+    def contains(self, point: Point) -> bool:
+        if not self._dom.accepts(point):
+            return False
+        k = self._dom.to(point)
+        if k < self._lo or (self._hi is not None and k > self._hi) or not self._base.has(k):
+            return False
+        return not (self._excl.any and self._excl.hit(k))
+
+
+class _ArithSequence(_KeyedSequence):
     """One recurrence whose points are evenly spaced (integers, or exact date-time steps)."""
+
+    _base: _Arith
 
     def __init__(
         self, text: str, dom: _Domain, base: _Arith, lo: int, hi: int | None, excl: _Exclusions
     ) -> None:
-        self.text, self._dom, self._base, self._excl = text, dom, base, excl
-        self._lo, self._hi = lo, hi
+        super().__init__(text, dom, base, lo, hi, excl)
         self._cap = _LAST_MINUTE if isinstance(dom, _Minutes) else None
 
     def _first(self, k: int) -> int | None:
@@ -499,14 +524,6 @@ class _ArithSequence(Sequence):
             return None
         c = self._last(None)
         return None if c is None else self._dom.back(c)
-
-    def contains(self, point: Point) -> bool:
-        if not self._dom.accepts(point):
-            return False
-        k = self._dom.to(point)
-        if k < self._lo or (self._hi is not None and k > self._hi) or not self._base.has(k):
-            return False
-        return not (self._excl.any and self._excl.hit(k))
 
     def _skip(self, k: int | None, direction: int) -> int | None:
         """The first key from ``k`` on (backwards when direction < 0) that is not excluded.
@@ -594,20 +611,10 @@ def _period(step: int, active: list[_Arith]) -> int:
     return period
 
 
-class _WalkSequence(Sequence):
+class _WalkSequence(_KeyedSequence):
     """One date-time recurrence with a month/year step (points found by walking)."""
 
-    def __init__(
-        self, text: str, dom: _Minutes, base: _Walk, lo: int, hi: int | None, excl: _Exclusions
-    ) -> None:
-        self.text, self._dom, self._base, self._lo, self._hi, self._excl = (
-            text,
-            dom,
-            base,
-            lo,
-            hi,
-            excl,
-        )
+    _base: _Walk
 
     def _skip(self, i: int | None, direction: int) -> TimePoint | None:
         """The first point from index ``i`` on that is in bounds and not excluded."""
@@ -647,14 +654,6 @@ class _WalkSequence(Sequence):
         if not ends:
             return None
         return self._skip(self._base.floor(min(ends)), -1)
-
-    def contains(self, point: Point) -> bool:
-        if not self._dom.accepts(point):
-            return False
-        k = self._dom.to(point)
-        if k < self._lo or (self._hi is not None and k > self._hi) or not self._base.has(k):
-            return False
-        return not (self._excl.any and self._excl.hit(k))
 
 
 class _Union(Sequence):

@@ -18,3 +18,22 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def assert_seed_model():
+    """Check a model is the seed workflow, whichever front end built it."""
+
+    def check(wf) -> None:
+        assert {n: t.recurrences for n, t in wf.tasks.items()} == {
+            "prep": ["R1"],
+            "foo": ["R1", "P1"],
+            "bar": ["P1"],
+        }
+        assert [(d.recurrence, str(d.condition), d.target) for d in wf.dependencies] == [
+            ("R1", "prep", "foo"),
+            ("P1", "foo[-P1]", "foo"),
+            ("P1", "foo", "bar"),
+        ]
+
+    return check

@@ -48,20 +48,11 @@ INTEGER = """
 # -- the fixtures ------------------------------------------------------------------------
 
 
-def test_seed_fixture():
+def test_seed_fixture(assert_seed_model):
     wf, notices = load_flow_cylc(DATA / "seed")
     assert isinstance(wf.cycling, IntegerCycling)
     assert (wf.initial, wf.final, wf.runahead, wf.name) == (1, 4, "P4", "seed")
-    assert {n: t.recurrences for n, t in wf.tasks.items()} == {
-        "prep": ["R1"],
-        "foo": ["R1", "P1"],
-        "bar": ["P1"],
-    }
-    assert deps(wf) == [
-        ("R1", "prep", "foo"),
-        ("P1", "foo[-P1]", "foo"),
-        ("P1", "foo", "bar"),
-    ]
+    assert_seed_model(wf)
     assert notices == [
         "[scheduler]allow implicit tasks ignored (a scheduler setting with no effect on the "
         "cycling graph)"

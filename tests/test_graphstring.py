@@ -113,18 +113,9 @@ def test_parse_node_refuses_non_text():
 # -- chains, operators, lines ------------------------------------------------------------
 
 
-def test_seed_graph():
+def test_seed_graph(assert_seed_model):
     wf = wf_of({"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"})
-    assert {n: t.recurrences for n, t in wf.tasks.items()} == {
-        "prep": ["R1"],
-        "foo": ["R1", "P1"],
-        "bar": ["P1"],
-    }
-    assert deps(wf) == [
-        ("R1", "prep", "foo"),
-        ("P1", "foo[-P1]", "foo"),
-        ("P1", "foo", "bar"),
-    ]
+    assert_seed_model(wf)
     assert [d.source for d in wf.dependencies] == ["prep => foo", "foo[-P1] => foo", "foo => bar"]
     assert all(t.optional == {"succeeded": False} for t in wf.tasks.values())
 
