@@ -112,7 +112,11 @@ def c_bar(point: int) -> None:
     work(SLEEP)
 
 
-seed_cyclic = cyclic_flow(c_prep, c_foo, c_bar, initial=1, final=CYCLES, name="seed-cyclic")
+# resume=False: every timed run must run its tasks (not come back Cached), and
+# the hand-written baselines persist no results either.
+seed_cyclic = cyclic_flow(
+    c_prep, c_foo, c_bar, initial=1, final=CYCLES, name="seed-cyclic", resume=False
+)
 
 
 @flow(name="seed-hand-unrolled", task_runner=ThreadPoolTaskRunner(max_workers=2 * CYCLES + 1))
@@ -147,7 +151,9 @@ def b(point: int) -> None:
     work(0)
 
 
-chain_cyclic = cyclic_flow(a, b, graph=CHAIN_B, initial=1, final=POINTS_B, name="chain-cyclic")
+chain_cyclic = cyclic_flow(
+    a, b, graph=CHAIN_B, initial=1, final=POINTS_B, name="chain-cyclic", resume=False
+)
 
 
 def hand_chain(n: int = POINTS_B) -> None:

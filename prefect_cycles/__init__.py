@@ -27,12 +27,15 @@ _LAZY = {
     "any_of": "decorators",
     "all_of": "decorators",
     "build_workflow": "decorators",
+    "wall_clock": "clock",
     "cyclic_flow": "flow",
     "CyclicFlow": "flow",
     "stop_cycling": "flow",
     "from_graph": "graphstring",
     "load_flow_cylc": "flowcylc",
     "Workflow": "model",
+    "picture": "render",
+    "Picture": "render",
 }
 
 __all__ = [

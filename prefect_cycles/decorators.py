@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from .clock import WALL_CLOCK, WallClock
 from .errors import CycleError, GraphSyntaxError, ValidationError
 from .graphstring import read_node
 from .model import (
@@ -140,7 +141,7 @@ class AnyRefs(_Combines):
         return " | ".join(_paren(t) for t in self.terms)
 
 
-After: TypeAlias = "Ref | AllRefs | AnyRefs"
+After: TypeAlias = "Ref | AllRefs | AnyRefs | WallClock"
 
 
 def _paren(term: After) -> str:
@@ -180,7 +181,8 @@ def cycle(
     a list of them (a union, like a graph key ``"T00, T12"``); ``at=[2, 5]`` runs
     at listed points instead. ``after`` is what the task waits for there: a Task,
     a node string (``"foo[-P1]:fail?"``), :func:`on`, :func:`previous`,
-    :func:`any_of`, :func:`all_of`, or a list (all of). ``optional=True`` makes
+    :func:`any_of`, :func:`all_of`, :func:`~prefect_cycles.clock.wall_clock`
+    (date-time cycling: not before point + offset), or a list (all of). ``optional=True`` makes
     the task's success optional (the graph's ``b?``). Stack one ``@cycle`` per
     section, above ``@task``; the same Task object is returned.
     """
@@ -281,8 +283,19 @@ def all_of(*terms: object) -> AllRefs:
 
 
 def any_of(*terms: object) -> AnyRefs:
-    """At least one term must hold (the graph's ``|``); terms are anything ``after=`` takes."""
-    return AnyRefs(_terms(terms, "any_of()"))
+    """At least one term must hold (the graph's ``|``); terms are anything ``after=`` takes.
+
+    A :func:`~prefect_cycles.clock.wall_clock` cannot be one of them: as in
+    Cylc, a clock trigger always holds; join it with ``&`` instead.
+    """
+    found = _terms(terms, "any_of()")
+    clock = next(iter(_clocks(AnyRefs(found))), None)
+    if clock is not None:
+        raise ValidationError(
+            f"{clock} cannot be one side of '|' (any_of): a clock trigger always holds, as in Cylc",
+            fix="join it with all_of() or &, e.g. after=all_of(wall_clock('PT1H'), any_of(a, b))",
+        )
+    return AnyRefs(found)
 
 
 def rules(task: object) -> list[Rule]:
@@ -338,6 +351,9 @@ def build_workflow(
                             task=tname,
                             fix="wait for an earlier instance with previous() or on(task, '-P1')",
                         )
+                    for clock in _clocks(rule.after):
+                        label = WALL_CLOCK if clock.offset == "PT0S" else str(clock)
+                        wf.add_clock_trigger(tname, rec, clock.offset, label=label)
                     wf.use_output(tname, "succeeded", rule.optional, where)
                     for trig in triggers(cond):
                         wf.use_output(trig.task, trig.output, trig.optional, where)
@@ -461,6 +477,8 @@ def _condition(
     """The model condition ``after`` means for ``target`` in a rule on ``recurrence``."""
     if after is None:
         return None
+    if isinstance(after, WallClock):
+        return None  # a clock trigger: see build_workflow()
     if isinstance(after, Ref):
         name = target if after.task is None else _name(after.task)
         offset = after.offset
@@ -470,8 +488,12 @@ def _condition(
     terms = []
     for term in after.terms:
         cond = _condition(term, target, recurrence, cycling, where)
+        if cond is None:
+            continue
         same = AllOf if isinstance(after, AllRefs) else AnyOf
         terms.extend(cond.terms if isinstance(cond, same) else (cond,))  # type: ignore[union-attr]
+    if not terms:
+        return None
     if len(terms) == 1:
         return terms[0]
     return AllOf(tuple(terms)) if isinstance(after, AllRefs) else AnyOf(tuple(terms))
@@ -591,7 +613,7 @@ def _bool(value: object, where: str) -> bool:
 
 def _after(value: object, where: str) -> After:
     """Normalise anything ``after=`` accepts to a Ref / AllRefs / AnyRefs."""
-    if isinstance(value, (Ref, AllRefs, AnyRefs)):
+    if isinstance(value, (Ref, AllRefs, AnyRefs, WallClock)):
         return value
     if isinstance(value, (list, tuple)):
         terms = _terms(tuple(value), where)
@@ -602,7 +624,7 @@ def _after(value: object, where: str) -> After:
         return Ref(value)
     raise ValidationError(
         f"{where} takes a Prefect task, a node string such as 'foo[-P1]', on(), "
-        f"previous(), any_of(), all_of() or a list of them, not {_describe(value)}",
+        f"previous(), any_of(), all_of(), wall_clock() or a list of them, not {_describe(value)}",
         fix="decorate the function with @task, or name the task as a string",
     )
 
@@ -630,13 +652,21 @@ def _node_ref(text: str, where: str) -> Ref:
 
 
 def _refs(after: After | None) -> Iterator[Ref]:
-    if after is None:
+    if after is None or isinstance(after, WallClock):
         return
     if isinstance(after, Ref):
         yield after
     else:
         for term in after.terms:
             yield from _refs(term)
+
+
+def _clocks(after: After | None) -> Iterator[WallClock]:
+    if isinstance(after, WallClock):
+        yield after
+    elif isinstance(after, (AllRefs, AnyRefs)):
+        for term in after.terms:
+            yield from _clocks(term)
 
 
 def _get_rules(task: object) -> tuple[Rule, ...]:

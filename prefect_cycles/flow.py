@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect import Flow, Task, get_run_logger
 from prefect.context import FlowRunContext
@@ -30,8 +30,14 @@ from prefect.utilities.annotations import allow_failure
 from .errors import CycleError, ValidationError
 from .model import Workflow
 from .points import Point
+from .rerun import Rerun, parse_rerun
+from .resume import CACHED, Resume, mark_stop, owns_caching, result_saved, stopped_when_cached
+from .resume import result_storage as result_storage_option
 from .scheduler import Ready, Scheduler
 from .unroll import Instance
+
+if TYPE_CHECKING:
+    from .render import Picture
 
 #: Worker threads of the default task runner. The scheduler submits only
 #: instances whose parents are done, so no thread ever blocks on ``wait_for``.
@@ -44,6 +50,9 @@ STOP_STATE = "StopCycling"
 #: task runs whose ``:started`` output another instance waits for.
 STARTED_POLL = 0.2
 
+#: Seconds added to a clock wait, so the flow wakes just after the clock time, not before.
+CLOCK_SLACK = 0.01
+
 #: Parameter names the flow fills in for a task body.
 POINT_PARAM = "point"
 PREVIOUS_PARAM = "previous"
@@ -55,6 +64,7 @@ def stop_cycling(result: Any = None, message: str | None = None) -> State:
     The task run completes with ``result`` as its result; instances already
     started finish, and no instance at a later point starts.
     """
+    mark_stop()  # so a resumed run that finds this result Cached stops there too
     return Completed(
         data=result, name=STOP_STATE, message=message or "cycling stopped by this task"
     )
@@ -82,6 +92,20 @@ class CyclicFlow(Flow):
         self._set_entrypoint_name()
         return super().serve(*args, **kwargs)
 
+    def picture(
+        self, start: object = None, stop: object = None, *, collapsed: bool = False
+    ) -> Picture:
+        """A picture of the cycle graph: the window START..STOP, or the definition.
+
+        Prefect's ``visualize()`` cannot see submitted tasks or ``wait_for``
+        edges, so this draws the model instead. The result shows itself in a
+        notebook, prints as text, and has ``.dot``, ``.mermaid``, ``.svg()``,
+        ``.png()`` and ``.save(path)``.
+        """
+        from .render import picture
+
+        return picture(self.workflow, start, stop, collapsed=collapsed)
+
 
 def cyclic_flow(
     *tasks: Task,
@@ -94,6 +118,9 @@ def cyclic_flow(
     name: str | None = None,
     task_runner: Any = None,
     tag_points: bool = False,
+    xtriggers: Mapping[str, Any] | None = None,
+    resume: bool = True,
+    result_storage: str | Path | Any = None,
     **flow_options: Any,
 ) -> CyclicFlow:
     """Build a Prefect flow that runs a cyclic workflow.
@@ -102,15 +129,27 @@ def cyclic_flow(
     ``tasks`` (decorator front end); a ``graph`` mapping recurrences to Cylc
     graph strings, run by the ``tasks`` of the same names; or a ``cylc``
     flow.cylc file, likewise. ``initial``/``final``/``runahead`` override a
-    flow.cylc's own. Other keyword arguments go to ``prefect.Flow``
-    (``retries``, ``log_prints``, ``description``...). The default task runner
-    is a ``ThreadPoolTaskRunner`` with ``DEFAULT_MAX_WORKERS`` threads.
+    flow.cylc's own. ``xtriggers`` declares the clock triggers a ``graph`` names
+    (``{"clock_1": "wall_clock(offset=PT1H)"}``; ``@wall_clock`` needs none).
+    Other keyword arguments go to ``prefect.Flow`` (``retries``, ``log_prints``,
+    ``description``...). The default task runner is a ``ThreadPoolTaskRunner``
+    with ``DEFAULT_MAX_WORKERS`` threads.
 
     Each task run is named ``task[point]``. ``tag_points=True`` also tags it
     ``point:<point>``; that is off by default because Prefect 3 treats every
     tag as a concurrency-limit name, acquired through the API for each run,
     and a new tag per point made a 20-point chain 7 to 35 times slower and
     kept slowing the server afterwards (measured on Prefect 3.9.1).
+
+    ``resume=True`` (the default) makes a rerun of the flow skip what already
+    completed: each instance's result is persisted under a cache key of flow
+    name, task name and point plus Prefect's ``TASK_SOURCE``, and comes back
+    ``Cached`` (so give each cyclic flow its own ``name``). ``result_storage``
+    is where results go: a directory, a block slug ``type/name`` or a saved
+    storage block (default: Prefect's default result storage). A task with its
+    own ``cache_policy``/``cache_key_fn``/``persist_result`` keeps its rules. The
+    flow parameter ``rerun`` (``"foo[3..]"``, ``"*"``...) runs chosen instances
+    and everything downstream of them again. See :mod:`prefect_cycles.resume`.
     """
     if graph is not None and cylc is not None:
         raise CycleError(
@@ -127,7 +166,7 @@ def cyclic_flow(
                 fix="use one front end: drop graph=/cylc= to use the @cycle rules, "
                 "or pass undecorated tasks",
             )
-        workflow = _from_text(graph, cylc, initial, final, runahead, time_zone, name)
+        workflow = _from_text(graph, cylc, initial, final, runahead, time_zone, name, xtriggers)
         impls = _by_name(tasks)
     else:
         from .decorators import build_workflow, task_map
@@ -148,7 +187,9 @@ def cyclic_flow(
         impls = task_map(*tasks)
     _check_implementations(workflow, impls)
     flow_name = name or workflow.name
-    fn = _flow_function(workflow, impls, flow_name, sys._getframe(1).f_globals, tag_points)
+    resumer = Resume(flow_name, result_storage_option(result_storage)) if resume else None
+    caller = sys._getframe(1).f_globals
+    fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer)
     cflow = CyclicFlow(
         fn,
         name=flow_name,
@@ -169,6 +210,7 @@ def _from_text(
     runahead: str | None,
     time_zone: str | None,
     name: str | None,
+    xtriggers: Mapping[str, Any] | None = None,
 ) -> Workflow:
     if cylc is not None:
         from .flowcylc import load_flow_cylc
@@ -196,6 +238,7 @@ def _from_text(
         runahead=runahead or "P4",
         time_zone=time_zone,
         name=name or "cyclic-workflow",
+        xtriggers=xtriggers,
     )
 
 
@@ -256,7 +299,12 @@ def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> Non
 
 
 def _flow_function(
-    workflow: Workflow, impls: dict[str, Task], name: str, caller_globals: dict, tag_points: bool
+    workflow: Workflow,
+    impls: dict[str, Task],
+    name: str,
+    caller_globals: dict,
+    tag_points: bool,
+    resume: Resume | None = None,
 ) -> Callable[..., Any]:
     integer = workflow.cycling.mode == "integer"
 
@@ -265,8 +313,12 @@ def _flow_function(
             return None
         return point if integer else workflow.fmt(point)
 
-    def cycle_flow(start: Any = None, stop: Any = None, runahead: Any = None) -> Any:
-        return run_cycles(workflow, impls, start, stop, runahead, tag_points)
+    def cycle_flow(
+        start: Any = None, stop: Any = None, runahead: Any = None, rerun: Any = None
+    ) -> Any:
+        return run_cycles(
+            workflow, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun
+        )
 
     point_type = int | None if integer else str | None
     cycle_flow.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -290,8 +342,22 @@ def _flow_function(
                 annotation=str,
             ),
         ]
+        + (  # resumable flows can re-run chosen instances on purpose: see prefect_cycles.rerun
+            [
+                inspect.Parameter(
+                    "rerun",
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=None,
+                    annotation=list[str] | str | None,
+                )
+            ]
+            if resume is not None
+            else []
+        )
     )
     cycle_flow.__annotations__ = {"start": point_type, "stop": point_type, "runahead": str}
+    if resume is not None:
+        cycle_flow.__annotations__["rerun"] = list[str] | str | None
     ident = "".join(c if c.isalnum() else "_" for c in name)
     cycle_flow.__name__ = cycle_flow.__qualname__ = ident if ident.isidentifier() else "cycle_flow"
     cycle_flow.__module__ = caller_globals.get("__name__", __name__)
@@ -335,10 +401,14 @@ def run_cycles(
     stop: object = None,
     runahead: str | None = None,
     tag_points: bool = False,
+    *,
+    resume: Resume | None = None,
+    rerun: object = None,
 ) -> Any:
     """The body of a cyclic flow: schedule, submit and wait on every instance."""
     logger = get_run_logger()
     sched = Scheduler(workflow, start, stop, runahead)
+    chosen = parse_rerun(rerun, sched.unroller)  # type: ignore[arg-type]
     fmt = workflow.fmt
     window = f"{fmt(sched.unroller.start)} to " + (
         fmt(sched.unroller.stop) if sched.unroller.stop is not None else "no stop point"
@@ -346,7 +416,8 @@ def run_cycles(
     logger.info(
         "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
     )
-    submitter = _Submitter(workflow, impls, tag_points)
+    submitter = _Submitter(workflow, impls, tag_points, Resume.active(resume), chosen)
+    clock = _ClockLog(workflow)
     done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
     in_flight: dict[Instance, PrefectFuture] = {}
     stopped_at: Point | None = None
@@ -356,11 +427,14 @@ def run_cycles(
             in_flight[item.instance] = fut
             fut.add_done_callback(lambda _f, inst=item.instance: done.put(inst))
         _notify(sched)
-        if not in_flight:
+        due = sched.next_clock()
+        if not in_flight and due is None:
             break
+        if due is not None:
+            clock.announce(sched, logger)
         watch = [i for i in sched.waiting_for_started if i in in_flight]
         try:
-            finished = [done.get(timeout=STARTED_POLL if watch else None)]
+            finished = [done.get(timeout=_wait_time(due, sched, STARTED_POLL if watch else None))]
         except queue.Empty:
             for inst in watch:
                 if in_flight[inst].state.is_running():
@@ -386,14 +460,47 @@ def run_cycles(
                     state.name,
                     state.message or "",
                 )
-            elif state.name == STOP_STATE:
+            elif submitter.stopped_cycling(inst, state, logger):
                 stopped_at = inst.point if stopped_at is None else min(stopped_at, inst.point)
                 sched.stop_after(inst.point)
                 logger.info(
                     "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
                 )
         submitter.forget_except(sched)
+    submitter.report(logger)
     return _outcome(sched, workflow, stopped_at, logger)
+
+
+def _wait_time(due: dt.datetime | None, sched: Scheduler, poll: float | None) -> float | None:
+    """Seconds to wait for a task run to end: until the next clock time at the latest.
+
+    An instance waiting for the clock is simply not submitted yet, so it holds
+    no worker thread; the flow's own thread sleeps on the done-queue instead.
+    """
+    if due is None:
+        return poll
+    until = max(0.0, (due - sched.now()).total_seconds()) + CLOCK_SLACK
+    return until if poll is None else min(poll, until)
+
+
+class _ClockLog:
+    """Logs "waiting for the clock" once per instance, not at every wake-up."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.fmt = workflow.fmt
+        self.told: set[Instance] = set()
+
+    def announce(self, sched: Scheduler, logger: Any) -> None:
+        waiting = sched.waiting_for_clock()
+        for inst, due in waiting:
+            if inst not in self.told:
+                logger.info(
+                    "%s[%s] waiting for the clock until %s",
+                    inst.task,
+                    self.fmt(inst.point),
+                    due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                )
+        self.told = {inst for inst, _ in waiting}
 
 
 def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, logger: Any) -> Any:
@@ -428,13 +535,31 @@ def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, log
 
 
 class _Submitter:
-    """Turns a ready instance into a Prefect task run with its name, tags and inputs."""
+    """Turns a ready instance into a Prefect task run with its name, tags and inputs.
 
-    def __init__(self, workflow: Workflow, impls: Mapping[str, Task], tag_points: bool) -> None:
+    With ``resume``, each run carries its instance's cache policy (see
+    :mod:`prefect_cycles.resume`); instances chosen by ``rerun``, and every
+    instance downstream of one, refresh their cache so they run again.
+    """
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        impls: Mapping[str, Task],
+        tag_points: bool,
+        resume: Resume | None = None,
+        rerun: Rerun | None = None,
+    ) -> None:
         self.workflow = workflow
         self.tag_points = tag_points
-        self.impls = impls
+        self.resume = resume
+        self.rerun = rerun or Rerun()
+        self.impls = {n: resume.prepare(t) for n, t in impls.items()} if resume else dict(impls)
+        self._own = {n: owns_caching(t) for n, t in impls.items()}  # the user's caching rules
         self.futures: dict[Instance, PrefectFuture] = {}
+        self.refreshed: set[Instance] = set()  # chosen for a rerun, or downstream of one
+        self.cached = 0
+        self._stores: dict[str, Any] = {}
         self._params = {name: set(inspect.signature(t.fn).parameters) for name, t in impls.items()}
         ctx = FlowRunContext.get()
         self.process_pool = isinstance(ctx.task_runner if ctx else None, ProcessPoolTaskRunner)
@@ -447,6 +572,12 @@ class _Submitter:
         task.task_run_name = f"{inst.task}[{label}]"
         if self.tag_points:
             task.tags = set(base.tags) | {f"point:{label}"}
+        if self.resume is not None:
+            if not self._own[inst.task]:
+                task.cache_policy = self.resume.policy(inst.task, label)
+            if self.rerun.chosen(inst) or any(n.parent in self.refreshed for n in item.parents):
+                task.refresh_cache = True
+                self.refreshed.add(inst)
         params = self._params[inst.task]
         kwargs: dict[str, Any] = {}
         if POINT_PARAM in params:
@@ -475,7 +606,40 @@ class _Submitter:
         self.futures[inst] = fut
         return fut
 
+    def stopped_cycling(self, inst: Instance, state: State, logger: Any) -> bool:
+        """Whether a completed instance ends the cycling, fresh or restored from the cache.
+
+        Also counts restored instances and warns, naming the instance, when a
+        fresh result could not be saved: the work is done, but a rerun repeats it.
+        """
+        if self.resume is None:
+            return state.name == STOP_STATE
+        if state.name == CACHED:
+            self.cached += 1
+            store = self._stores.get(inst.task)
+            if store is None:
+                store = self._stores[inst.task] = self.resume.store_for(self.impls[inst.task])
+            return stopped_when_cached(state, store)
+        if self.impls[inst.task].persist_result and not result_saved(state):
+            logger.warning(
+                "%s[%s] completed but its result could not be saved, so a rerun will run it "
+                "again. Fix: return a value the result serializer can save (pickle by default), "
+                "or give the task result_serializer='json' or another serializer",
+                inst.task,
+                self.workflow.fmt(inst.point),
+            )
+        return state.name == STOP_STATE
+
+    def report(self, logger: Any) -> None:
+        if self.cached:
+            logger.info(
+                "%d instances completed in an earlier run and were restored from their "
+                "results (Cached)",
+                self.cached,
+            )
+
     def forget_except(self, sched: Scheduler) -> None:
         """Drop futures the scheduler no longer remembers (bounded memory)."""
         if len(self.futures) > 2 * len(sched.remembered) + 64:
             self.futures = {i: f for i, f in self.futures.items() if i in sched.remembered}
+            self.refreshed = {i for i in self.refreshed if i in sched.remembered}

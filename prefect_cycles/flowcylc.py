@@ -1,13 +1,14 @@
 """Read a Cylc 8 ``flow.cylc`` into the workflow model.
 
 Only what defines the cycling graph is read: ``[scheduling]`` (cycling mode,
-initial and final cycle points, runahead limit, ``[[graph]]``),
-``[scheduler]cycle point time zone`` and the ``inherit`` lines of
-``[runtime]`` (which make families for family triggers). Everything else,
-scripts, platforms, environments, queues, xtriggers..., has no meaning for
-Prefect tasks and is skipped with one notice per item, so nothing is dropped
-silently. Templated files (Jinja2, EmPy, ``%include``) are refused: render
-them first with ``cylc view --process``.
+initial and final cycle points, runahead limit, ``[[graph]]``, the
+``wall_clock`` entries of ``[[xtriggers]]`` and the old ``[[special tasks]]
+clock-trigger``, which become clock triggers), ``[scheduler]cycle point time
+zone`` and the ``inherit`` lines of ``[runtime]`` (which make families for
+family triggers). Everything else, scripts, platforms, environments,
+queues..., has no meaning for Prefect tasks and is skipped with one notice per
+item, so nothing is dropped silently. Templated files (Jinja2, EmPy,
+``%include``) are refused: render them first with ``cylc view --process``.
 
 The format is Cylc's ini-like one: ``[section]``, ``[[sub]]``, ``key =
 value``, triple-quoted multi-line values, ``\\`` line continuation, ``#``
@@ -28,6 +29,7 @@ from textwrap import dedent
 
 from metomi.isodatetime.exceptions import IsodatetimeError
 
+from .clock import parse_offset
 from .errors import CycleError, GraphSyntaxError, PointError
 from .graphstring import add_graph
 from .model import Workflow
@@ -586,6 +588,8 @@ def _unused(root: _Section, wf: Workflow, source: str) -> list[str]:
         sub = scheduling.sections.get(name)
         if sub is not None:
             used.update(path for path, _ in sub.walk(f"[scheduling][{name}]"))
+    used.add("[scheduling][special tasks]clock-trigger")
+    used.update(f"[scheduling][xtriggers]{t.label}" for t in wf.clock_triggers)
     scheduler = root.sections.get("scheduler")
     utc = scheduler.items.get("UTC mode") if scheduler is not None else None
     if utc is not None and scheduler is not None:
@@ -658,5 +662,74 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
             runahead=_runahead(scheduling, source, notices),
             name=file.parent.name or "cyclic-workflow",
         )
-        add_graph(wf, graph, _families(root.sections.get("runtime"), source), notices=notices)
+        families = _families(root.sections.get("runtime"), source)
+        xtriggers = scheduling.sections.get("xtriggers")
+        declared = {
+            label: _unquote(item.value, source, item.line)
+            for label, item in (xtriggers.items.items() if xtriggers is not None else ())
+        }
+        add_graph(wf, graph, families, notices=notices, xtriggers=declared)
+        _clock_trigger_tasks(scheduling, wf, families, source, notices)
     return wf, notices + _unused(root, wf, source)
+
+
+_CLOCK_TRIGGER = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")
+
+
+def _clock_trigger_tasks(
+    scheduling: _Section,
+    wf: Workflow,
+    families: dict[str, list[str]],
+    source: str,
+    notices: list[str],
+) -> None:
+    """Read ``[[special tasks]]clock-trigger = foo(PT1H), bar`` as Cylc 8 upgrades it.
+
+    Each entry becomes a ``wall_clock`` trigger labelled ``_cylc_wall_clock_foo``
+    on every recurrence the task runs on (a family stands for its members);
+    ``cylc graph`` draws no node for it.
+    """
+    special = scheduling.sections.get("special tasks")
+    item = special.items.get("clock-trigger") if special is not None else None
+    if item is None:
+        return
+    notices.append(
+        "[scheduling][special tasks]clock-trigger is Cylc's old spelling, read as wall_clock "
+        "xtriggers, as Cylc 8 upgrades it"
+    )
+    for entry in _unquote_list(item.value):
+        m = _CLOCK_TRIGGER.match(entry)
+        if m is None:
+            raise _error(
+                source,
+                item.line,
+                f"illegal clock-trigger spec {entry!r}",
+                "write clock-trigger = foo(PT1H), bar (a task or family, with an optional "
+                "offset in brackets)",
+            )
+        name, offset = m.group(1), m.group(2) or "PT0S"
+        if wf.cycling.mode != "datetime":
+            raise _error(
+                source,
+                item.line,
+                f"clock-trigger {entry!r} needs date-time cycling (integer points are not times)",
+                "use cycling mode = gregorian with a date-time initial cycle point, or drop it",
+            )
+        try:
+            parse_offset(offset, task=name)
+        except CycleError as exc:
+            raise _error(
+                source, item.line, f"illegal clock-trigger offset in {entry!r}", exc.fix or ""
+            ) from None
+        for task in families.get(name, [name]):
+            tdef = wf.tasks.get(task)
+            if tdef is None or not tdef.recurrences:
+                notices.append(
+                    f"[scheduling][special tasks]clock-trigger {entry}: {task} is not in the "
+                    "graph, so the clock trigger has no effect"
+                )
+                continue
+            for rec in tdef.recurrences:
+                wf.add_clock_trigger(
+                    task, rec, offset, label=f"_cylc_wall_clock_{task}", drawn=False
+                )

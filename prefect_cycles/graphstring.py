@@ -15,10 +15,12 @@ which optional (``?``), which :mod:`prefect_cycles.outputs` applies to every
 node as it is read. Every mistake is a :class:`GraphSyntaxError` naming
 the section, the line and a fix.
 
-Cylc features with no meaning here are refused with a clear message
-(suicide triggers ``!foo``, parameters ``foo<m>``, inter-workflow triggers,
-custom outputs) or, for ``@xtrigger`` nodes joined by ``&``, dropped with a
-notice.
+Clock xtriggers (``@wall_clock => foo``, or a label declared as
+``wall_clock(offset=PT1H)``) become clock triggers on the model, as Cylc runs
+them: joined by ``&`` on the left of ``=>``, never in an ``|``. Cylc features
+with no meaning here are refused with a clear message (suicide triggers
+``!foo``, parameters ``foo<m>``, inter-workflow triggers, custom outputs,
+xtrigger functions other than ``wall_clock``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import TypeAlias
 
+from .clock import WALL_CLOCK, WallClock, parse_call
 from .errors import CycleError, GraphSyntaxError
 from .model import (
     TASK_NAME,
@@ -75,6 +78,7 @@ _UNSUPPORTED_OUTPUTS = {
 _OUTPUT_HELP = "use :succeeded, :failed, :started or :finish (or :succeed, :fail, :start)"
 _NODE_FORMAT = "write nodes as NAME[OFFSET]:OUTPUT? e.g. foo, foo[-P1], foo:fail?, foo[-P1]:finish"
 _CONTINUATIONS = ("=>", "&", "|")
+_XTRIGGER_LABEL = re.compile(r"^[A-Za-z0-9_]+$")
 _MAX_DEPTH = 100
 
 # Whitespace between two name-like characters ("foo bar => baz") is a missing
@@ -497,6 +501,45 @@ class _Reader:
     declared: set[str] = field(default_factory=set)
     #: task -> where it first appears: "a[-P1] in graph section 'P1', line 2"
     mentioned: dict[str, str] = field(default_factory=dict)
+    #: declared xtrigger label -> its declaration (read when the graph uses it, as Cylc does)
+    xtriggers: Mapping[str, str | WallClock] = field(default_factory=dict)
+    #: xtrigger label -> clock offset, for each one used on the left of '=>'
+    clocks: dict[str, str] = field(default_factory=dict)
+
+    def clock(self, node: _Node, where: _Where, task: str | None) -> None:
+        """Check an ``@xtrigger`` on the left of ``=>`` (holding ``task``): a wall clock,
+        in date-time cycling."""
+        label = node.name
+        declared = self.xtriggers.get(label, WallClock() if label == WALL_CLOCK else None)
+        if declared is None:
+            raise where.error(
+                f"xtrigger {node} is not defined",
+                f"declare it under [scheduling][[xtriggers]], e.g. {label} = "
+                "wall_clock(offset=PT1H), or use @wall_clock (no offset, needs no declaration)",
+                task=task,
+            )
+        if isinstance(declared, WallClock):
+            func, offset = WALL_CLOCK, declared.offset
+        else:
+            try:
+                func, offset = parse_call(declared, label=label)
+            except CycleError as exc:
+                raise where.error(_message(exc), exc.fix or "", task=task) from None
+        if offset is None:
+            raise where.error(
+                f"xtrigger {node} calls {func}(), but prefect-cycles runs only wall_clock "
+                "xtriggers (clock triggers)",
+                "drop it from the graph, or make the check a Prefect task of its own that "
+                f"the others wait for (e.g. 'check_{label} => {task or 'foo'}')",
+                task=task,
+            )
+        if self.workflow.cycling.mode != "datetime":
+            raise where.error(
+                f"clock xtrigger {node} needs date-time cycling (integer points are not times)",
+                "use date-time cycling (an initial cycle point such as 20200101T00Z), or drop it",
+                task=task,
+            )
+        self.clocks[label] = offset
 
     def resolve(self, node: _Node, where: _Where, *, left: bool) -> _Ref:
         return _resolve(node, self.workflow.cycling, self.families, where, left=left)
@@ -532,12 +575,19 @@ class _Reader:
                     )
                 x = _xtrigger_in_conditional(tree)
                 if x is not None:
+                    after = elements[i + 1] if i + 1 < len(elements) else None
                     raise where.error(
                         f"xtrigger {x} in a conditional ('|') expression",
-                        "Cylc allows xtriggers only joined by '&'",
+                        "Cylc allows xtriggers only joined by '&': write e.g. "
+                        f"'{x} & (a | b) => c'",
+                        task=next((n.name for n in _nodes(after)), None) if after else None,
                     )
                 if i < len(elements) - 1:
                     left_texts.update(str(n) for n in _nodes(tree))
+                    held = next((n.name for n in _nodes(elements[i + 1]) if not n.xtrigger), None)
+                    for n in _nodes(tree):
+                        if n.xtrigger:
+                            self.clock(n, where, held)
             # Lone nodes: every node of the first element, as in Cylc.
             refs0 = {
                 n: self.resolve(n, where, left=False) for n in _nodes(elements[0]) if not n.xtrigger
@@ -545,6 +595,11 @@ class _Reader:
             for ref in refs0.values():
                 self.mark(ref, where)
                 self.pairs.append(_Pair(recurrence, None, {}, ref, line))
+            if len(elements) == 1 and any(n.xtrigger for n in _nodes(elements[0])):
+                self.notices.append(
+                    f"graph section {recurrence!r} line {line.number}: an xtrigger with no "
+                    f"'=>' after it holds no task back, as in Cylc ({line.text})"
+                )
             last = elements[-1]
             for left, right in pairwise(elements):
                 left_refs = {
@@ -595,11 +650,7 @@ class _Reader:
         """The model condition for a left expression (None if only xtriggers)."""
         if isinstance(tree, _Node):
             if tree.xtrigger:
-                self.notices.append(
-                    f"xtrigger {tree} ignored: prefect-cycles has no xtriggers, so "
-                    f"{target} will not wait for it"
-                )
-                return None
+                return None  # a clock trigger: see build()
             ref = refs[tree]
             if not ref.family:
                 return self._trigger(ref.node.name, ref)
@@ -636,6 +687,11 @@ class _Reader:
                         wf.add_task(m, pair.recurrence)
                 continue
             for target in right.members:
+                for node in _nodes(pair.left):
+                    if node.xtrigger:
+                        wf.add_clock_trigger(
+                            target, pair.recurrence, self.clocks[node.name], label=node.name
+                        )
                 cond = wf.settle(self.condition(pair.left, pair.left_refs, target))
                 if cond is None:
                     wf.add_task(target, pair.recurrence)
@@ -733,13 +789,17 @@ def add_graph(
     families: Mapping[str, Sequence[str]] | None = None,
     *,
     notices: list[str] | None = None,
+    xtriggers: Mapping[str, str | WallClock] | None = None,
 ) -> Workflow:
     """Add flow.cylc ``[[graph]]`` sections (recurrence -> graph string) to ``workflow``.
 
     ``families`` maps a family name to its member tasks, for family triggers
-    (``FAM:succeed-all => x``, ``x => FAM``). ``notices`` collects what was
-    read but has no effect here (xtriggers, edges Cylc ignores). Everything is
-    checked before the workflow is changed; returns ``workflow``.
+    (``FAM:succeed-all => x``, ``x => FAM``). ``xtriggers`` declares the
+    labels ``@label`` names, as ``[scheduling][[xtriggers]]`` does:
+    ``{"clock_1": "wall_clock(offset=PT1H)"}`` or ``{"clock_1": wall_clock("PT1H")}``
+    (``@wall_clock`` needs no declaration). ``notices`` collects what was
+    read but has no effect here (edges Cylc ignores). Everything is checked
+    before the workflow is changed; returns ``workflow``.
     """
     if not isinstance(graph, Mapping):
         raise GraphSyntaxError(
@@ -767,7 +827,7 @@ def add_graph(
                 )
         fams[fam] = list(dict.fromkeys(members))
     out: list[str] = []
-    reader = _Reader(workflow, fams, out, workflow.outputs.copy())
+    reader = _Reader(workflow, fams, out, workflow.outputs.copy(), xtriggers=_declared(xtriggers))
     for key, text in graph.items():
         if not isinstance(key, str) or not isinstance(text, str):
             raise GraphSyntaxError(
@@ -797,10 +857,54 @@ def add_graph(
             fix=f'add it to a graph section without an offset, e.g. P1 = "{task}" '
             f"or '{task}[-P1] => {task}'",
         )
+    clash = sorted(set(reader.xtriggers) & (set(reader.mentioned) | set(workflow.tasks)))
+    if clash:
+        raise GraphSyntaxError(
+            f"task and @xtrigger names clash: {', '.join(clash)}",
+            task=clash[0],
+            fix="rename the xtrigger (or the task): the two share one namespace in Cylc",
+        )
     reader.build()
     if notices is not None:
         notices.extend(out)
     return workflow
+
+
+def _message(exc: CycleError) -> str:
+    message = str(exc.args[0])
+    return message.removesuffix(f". Fix: {exc.fix}") if exc.fix else message
+
+
+def _declared(xtriggers: Mapping[str, str | WallClock] | None) -> dict[str, str | WallClock]:
+    """Declared xtriggers with their labels and types checked (declarations are read on use)."""
+    out: dict[str, str | WallClock] = {}
+    if xtriggers is None:
+        return out
+    if not isinstance(xtriggers, Mapping):
+        raise GraphSyntaxError(
+            f"xtriggers must map labels to declarations, not {type(xtriggers).__name__}",
+            fix='pass e.g. xtriggers={"clock_1": "wall_clock(offset=PT1H)"}',
+        )
+    for label, value in xtriggers.items():
+        if (
+            not isinstance(label, str)
+            or not _XTRIGGER_LABEL.match(label)
+            or label.startswith("_cylc")
+        ):
+            raise GraphSyntaxError(
+                f"invalid xtrigger name {label!r}",
+                text=str(label),
+                fix="use letters, digits and _ only, not starting with _cylc",
+            )
+        if isinstance(value, (WallClock, str)):
+            out[label] = value
+        else:
+            raise GraphSyntaxError(
+                f"xtrigger {label} must be declared as text or wall_clock(...), not {value!r}",
+                text=label,
+                fix=f'write e.g. {label}="wall_clock(offset=PT1H)"',
+            )
+    return out
 
 
 def from_graph(
@@ -813,7 +917,8 @@ def from_graph(
     name: str = "cyclic-workflow",
     families: Mapping[str, Sequence[str]] | None = None,
     notices: list[str] | None = None,
+    xtriggers: Mapping[str, str | WallClock] | None = None,
 ) -> Workflow:
     """A new workflow from graph sections; the initial point picks the cycling mode."""
     wf = Workflow.create(initial, final, time_zone=time_zone, runahead=runahead, name=name)
-    return add_graph(wf, graph, families, notices=notices)
+    return add_graph(wf, graph, families, notices=notices, xtriggers=xtriggers)

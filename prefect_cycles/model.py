@@ -11,11 +11,13 @@ one :class:`~prefect_cycles.outputs.Outputs` and keeps each task's table in step
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
+from .clock import WALL_CLOCK, clock_time, parse_offset
 from .errors import CycleError, GraphSyntaxError, PointError, ValidationError
 from .outputs import OUTPUT_ALIASES as OUTPUT_ALIASES
 from .outputs import OUTPUTS as OUTPUTS
@@ -176,6 +178,26 @@ class Dependency:
     source: str = ""
 
 
+@dataclass(frozen=True)
+class ClockTrigger:
+    """``@label => task`` for a wall-clock xtrigger: at the points of ``recurrence``,
+    ``task`` starts no earlier than the real time ``point + offset``.
+
+    ``label`` is the xtrigger's name (``wall_clock``, ``clock_1``, or Cylc's
+    ``_cylc_wall_clock_foo`` for an old ``clock-trigger``); ``drawn`` is False
+    where ``cylc graph`` draws no node for it (the old ``clock-trigger`` form).
+    """
+
+    task: str
+    recurrence: str
+    offset: str = "PT0S"
+    label: str = WALL_CLOCK
+    drawn: bool = True
+
+    def __str__(self) -> str:
+        return f"@{self.label} => {self.task}"
+
+
 @dataclass
 class TaskDef:
     """A task: the recurrences it runs on and which of its outputs are optional."""
@@ -198,6 +220,8 @@ class Workflow:
     tasks: dict[str, TaskDef] = field(default_factory=dict)
     dependencies: list[Dependency] = field(default_factory=list)
     name: str = "cyclic-workflow"
+    #: Wall-clock triggers, each on one task at the points of one recurrence.
+    clock_triggers: list[ClockTrigger] = field(default_factory=list)
     #: Every use of every task output, and what it makes required or optional.
     outputs: Outputs = field(default_factory=Outputs, repr=False, compare=False)
     _sequences: dict[str, Sequence] = field(default_factory=dict, repr=False, compare=False)
@@ -328,6 +352,47 @@ class Workflow:
         self.dependencies.append(dep)
         return dep
 
+    def add_clock_trigger(
+        self,
+        task: str,
+        recurrence: str,
+        offset: object = "PT0S",
+        *,
+        label: str = WALL_CLOCK,
+        drawn: bool = True,
+    ) -> ClockTrigger:
+        """Hold ``task`` at the points of ``recurrence`` until the clock reaches point + offset.
+
+        Only date-time cycling has points on the clock; ``task`` runs on
+        ``recurrence`` from now on, as if it were on the right of ``=>``.
+        """
+        if self.cycling.mode != "datetime":
+            raise ValidationError(
+                f"task {task!r} has a clock trigger ({label}), but this workflow cycles in "
+                "integers, whose points are not times",
+                task=task,
+                fix="use date-time cycling (an initial point such as 20200101T00Z), "
+                "or drop the clock trigger",
+            )
+        text, _ = parse_offset(offset, task=task)
+        self.add_task(task, recurrence)
+        trig = ClockTrigger(task, recurrence, text, label, drawn)
+        if trig not in self.clock_triggers:
+            self.clock_triggers.append(trig)
+        return trig
+
+    def clock_time(self, task: str, point: Point) -> dt.datetime | None:
+        """When the wall clock lets ``task`` start at ``point`` (UTC), or None if it need not wait.
+
+        With several clock triggers at one point the latest time holds.
+        """
+        due = None
+        for trig in self.clock_triggers:
+            if trig.task == task and self.sequence(trig.recurrence).contains(point):
+                t = clock_time(point, parse_offset(trig.offset)[1])  # type: ignore[arg-type]
+                due = t if due is None or t > due else due
+        return due
+
     # -- reading ----------------------------------------------------------------
 
     def runahead_points(self) -> int | Interval:
@@ -353,6 +418,7 @@ class Workflow:
             dependencies=self.dependencies,
             name=self.name,
             outputs=self.outputs,
+            clock_triggers=self.clock_triggers,
         )
 
     def fmt(self, point: Point) -> str:

@@ -3,15 +3,17 @@
 The format is a fixed contract so that graphs can be compared byte for byte
 with Cylc 8.5: sorted ``edge "POINT/task" "POINT/task"`` lines, ``graph``,
 sorted ``node "POINT/task" "task\\nPOINT"`` lines, ``stop``. Only instances
-that run are listed. Integer ids sort by (task, point); date-time ids sort as
-text, as Cylc does.
+that run are listed, with a ``POINT/@label`` node for each graph-string
+clock xtrigger holding one, as Cylc draws them. Integer ids sort by (task,
+point); date-time ids sort as text, as Cylc does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .model import Workflow
+from .model import ClockTrigger, Workflow
 from .unroll import Instance, Unroller, evaluate, needs, no_gc, unroll
 
 if TYPE_CHECKING:
@@ -26,15 +28,21 @@ def reference_lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
 
 def _lines(g: nx.DiGraph, workflow: Workflow) -> list[str]:
     runs = [n for n, d in g.nodes(data=True) if d["runs"]]
-    return _format(runs, list(g.edges), workflow)
+    clocks = {n: d.get("clock_triggers", ()) for n, d in g.nodes(data=True) if d["runs"]}
+    return _format(runs, list(g.edges), workflow, clocks.__getitem__)
 
 
 def _format(
-    runs: list[Instance], all_edges: list[tuple[Instance, Instance]], workflow: Workflow
+    runs: list[Instance],
+    all_edges: list[tuple[Instance, Instance]],
+    workflow: Workflow,
+    clocks: Callable[[Instance], tuple[ClockTrigger, ...]] = lambda _: (),
 ) -> list[str]:
     fmt = workflow.fmt
     ids = {n: f"{fmt(n.point)}/{n.task}" for n in runs}
     edges = [(a, b) for a, b in all_edges if a in ids and b in ids]
+    if workflow.clock_triggers:
+        _add_xtriggers(runs, edges, ids, workflow, clocks)
     if workflow.cycling.mode == "integer":
         # An Instance is the tuple (task, point): Cylc's integer order already.
         runs.sort()
@@ -47,6 +55,34 @@ def _format(
     lines.extend(f'node "{ids[n]}" "{n.task}\\n{fmt(n.point)}"' for n in runs)
     lines.append("stop")
     return lines
+
+
+def _add_xtriggers(
+    runs: list[Instance],
+    edges: list[tuple[Instance, Instance]],
+    ids: dict[Instance, str],
+    workflow: Workflow,
+    clocks: Callable[[Instance], tuple[ClockTrigger, ...]],
+) -> None:
+    """Add Cylc's ``POINT/@label`` nodes and their edges for the clock triggers drawn.
+
+    Cylc draws a graph-string ``@xtrigger`` as a node of its own at the
+    child's point (the old ``clock-trigger`` form is not drawn). An xtrigger
+    node is an Instance named ``@label`` here, only for the text.
+    """
+    fmt = workflow.fmt
+    seen: set[tuple[Instance, Instance]] = set()
+    for inst in list(runs):
+        for trig in clocks(inst):
+            if not trig.drawn:
+                continue
+            node = Instance(f"@{trig.label}", inst.point)
+            if node not in ids:
+                ids[node] = f"{fmt(inst.point)}/@{trig.label}"
+                runs.append(node)
+            if (node, inst) not in seen:
+                seen.add((node, inst))
+                edges.append((node, inst))
 
 
 def reference_text(g: nx.DiGraph, workflow: Workflow) -> str:
@@ -93,4 +129,4 @@ def window_reference_text(workflow: Workflow, start: object = None, stop: object
             unroll(workflow, start, stop)  # raises CyclicDependencyError, naming the loop
         ran = [inst for inst, ok in runs.items() if ok]
         edges = [(p, c) for c in ran for p in parents[c]]
-        return "\n".join(_format(ran, edges, workflow)) + "\n"
+        return "\n".join(_format(ran, edges, workflow, u.clock_triggers)) + "\n"

@@ -11,10 +11,13 @@ logic testable on its own and the same for every task runner.
 
 from __future__ import annotations
 
+import datetime as dt
+import heapq
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
+from .clock import utc_now
 from .model import Workflow, runahead_limit
 from .points import Point
 from .unroll import Expr, Instance, Need, Unroller, evaluate, needs
@@ -48,8 +51,10 @@ class Scheduler:
         start: object = None,
         stop: object = None,
         runahead: str | None = None,
+        now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
         self.workflow = workflow
+        self.now = now  # the wall clock, for clock triggers (injectable for tests)
         self.unroller = Unroller(workflow, start, stop)
         self.runahead = runahead_limit(runahead or workflow.runahead, workflow.cycling)
         self._cycles = self.unroller.cycles()
@@ -69,24 +74,60 @@ class Scheduler:
         self.succeeded = 0
         self.failed: list[Instance] = []  # failed with a required output missing
         self.failed_ok = 0  # failed where failure was optional
+        # Instances whose prerequisites are met but whose clock time is still to come.
+        self._clock_wait: dict[Instance, dt.datetime] = {}
+        self._clock_heap: list[tuple[dt.datetime, int, Instance]] = []
+        self._clock_seq = 0
+        self._listeners: list[Callable[[Instance, str], None]] = []
 
     # -- public protocol ---------------------------------------------------------
 
     def ready(self) -> list[Ready]:
-        """Spawn what the runahead limit allows and hand out every instance now ready."""
+        """Spawn what the runahead limit allows and hand out every instance now ready.
+
+        An instance with a clock trigger is ready once its prerequisites are
+        met *and* the clock has reached its time; until then it waits (see
+        :meth:`next_clock`), holding its cycle but no worker.
+        """
         self._spawn()
+        now = self.now()
+        while self._clock_heap and self._clock_heap[0][0] <= now:
+            inst = heapq.heappop(self._clock_heap)[2]
+            if self._clock_wait.pop(inst, None) is not None:
+                self._candidates.append(inst)
         out: list[Ready] = []
         todo, self._candidates = self._candidates, []
         for inst in todo:
             rec = self._records.get(inst)
-            if rec is None or rec.state != "waiting":
+            if rec is None or rec.state != "waiting" or inst in self._clock_wait:
                 continue
             if self.cut is not None and inst.point > self.cut:
                 continue
             if evaluate(rec.expr, self._met):
+                due = self.unroller.clock_time(inst)
+                if due is not None and due > now:
+                    self._clock_wait[inst] = due
+                    self._clock_seq += 1
+                    heapq.heappush(self._clock_heap, (due, self._clock_seq, inst))
+                    continue
                 rec.state = "submitted"
+                self._tell(inst, "submitted")
                 out.append(Ready(inst, [n for n in needs(rec.expr) if self._met(n)]))
         return out
+
+    def next_clock(self) -> dt.datetime | None:
+        """The earliest time (UTC) at which an instance waiting only for the clock may start.
+
+        None when nothing waits for the clock. Call :meth:`ready` at or after it.
+        """
+        heap = self._clock_heap
+        while heap and self._clock_wait.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)  # dropped since, by stop_after()
+        return heap[0][0] if heap else None
+
+    def waiting_for_clock(self) -> list[tuple[Instance, dt.datetime]]:
+        """Instances whose prerequisites are met, waiting for their clock time, soonest first."""
+        return sorted(self._clock_wait.items(), key=lambda item: (item[1], item[0].point))
 
     def started(self, inst: Instance) -> None:
         """``inst`` is running: release what waits on its ``started`` output."""
@@ -94,6 +135,7 @@ class Scheduler:
         if rec.state == "submitted":
             rec.state = "running"
             rec.outputs = frozenset({"started"})
+            self._tell(inst, "started")
             self._wake(inst)
 
     def finished(self, inst: Instance, succeeded: bool) -> None:
@@ -112,9 +154,11 @@ class Scheduler:
                 self.succeeded += 1
             else:
                 self.failed_ok += 1
+            self._tell(inst, "succeeded" if succeeded else "failed_ok")
             self._finish(inst)
         else:
             self.failed.append(inst)
+            self._tell(inst, "failed")
         self._wake(inst)
         if complete:
             for child in self._doomed_children(inst):
@@ -127,6 +171,8 @@ class Scheduler:
         for inst, rec in list(self._records.items()):
             if inst.point > point and rec.state == "waiting":
                 rec.state = "dropped"
+                self._clock_wait.pop(inst, None)
+                self._tell(inst, "dropped")
                 self._finish(inst)
 
     @property
@@ -145,6 +191,10 @@ class Scheduler:
         for inst, rec in self._records.items():
             if rec.state != "waiting" or (self.cut is not None and inst.point > self.cut):
                 continue
+            due = self._clock_wait.get(inst)
+            if due is not None:
+                out.append((inst, f"waiting for the clock until {due.isoformat()}"))
+                continue
             missing = [n for n in needs(rec.expr) if not self._met(n)]
             what = ", ".join(f"{n.parent.task}[{fmt(n.parent.point)}]:{n.output}" for n in missing)
             out.append((inst, f"waiting for {what}"))
@@ -159,7 +209,45 @@ class Scheduler:
         """The instances the scheduler still tracks (a read-only view)."""
         return self._records
 
+    def subscribe(self, callback: Callable[[Instance, str], None]) -> None:
+        """Call ``callback(instance, event)`` whenever an instance changes state.
+
+        Events: ``spawned``, ``submitted``, ``started``, ``succeeded``, ``failed``
+        (a required output is missing), ``failed_ok`` (the failure was optional),
+        ``never_run``, ``skipped`` (an optional output it needed did not come) and
+        ``dropped`` (past a :meth:`stop_after` point). The scheduler forgets
+        finished cycles; an observer that must remember them, such as the
+        progress view of ``prefect-cycles run``, keeps its own account from
+        these. Each instance's latest event so far is replayed first, as far as
+        the scheduler still remembers it (all of it before anything finishes).
+        """
+        for inst, event in self._replay():
+            callback(inst, event)
+        self._listeners.append(callback)
+
+    def _replay(self) -> Iterator[tuple[Instance, str]]:
+        failed, skipped = set(self.failed), set(self.skipped)
+        latest = {"waiting": "spawned", "submitted": "submitted", "running": "started"}
+        for inst, rec in self._records.items():
+            if rec.state == "failed":
+                yield inst, "failed" if inst in failed else "failed_ok"
+            elif rec.state == "dropped":
+                never = inst in self._never
+                yield inst, "skipped" if inst in skipped else "never_run" if never else "dropped"
+            else:
+                yield inst, latest.get(rec.state, rec.state)
+        for inst in skipped:
+            if inst not in self._records:
+                yield inst, "skipped"
+        for inst, _ in self.never_run:
+            if inst not in self._records:
+                yield inst, "never_run"
+
     # -- internals ---------------------------------------------------------------
+
+    def _tell(self, inst: Instance, event: str) -> None:
+        for callback in self._listeners:
+            callback(inst, event)
 
     def _met(self, need: Need) -> bool:
         rec = self._records.get(need.parent)
@@ -192,6 +280,7 @@ class Scheduler:
             self._unfinished[point] = len(spawned)
             for inst, expr in spawned:
                 self._records[inst] = _Record(expr)
+                self._tell(inst, "spawned")
                 self._candidates.append(inst)
                 for n in needs(expr):
                     self._waiters.setdefault(n.parent, []).append(inst)
@@ -248,6 +337,7 @@ class Scheduler:
                 self.skipped.append(inst)
             else:
                 self.never_run.append((inst, reason))
+            self._tell(inst, "skipped" if skipped else "never_run")
             self._finish(inst)
             for child in self._doomed_children(inst):
                 reason = "" if skipped else self._why_never(self._records[child].expr)

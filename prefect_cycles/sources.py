@@ -40,7 +40,44 @@ def load_workflow(source: str) -> tuple[Workflow, list[str]]:
     return load_flow_cylc(path)
 
 
+def load_flow(source: str) -> object:
+    """The cyclic flow a ``path/to/file.py:name`` SOURCE names, to run it.
+
+    A flow.cylc, or a bare Workflow, holds the graph but not the code that runs
+    its tasks, so either is refused with the way out.
+    """
+    fix = (
+        "point at a Python file whose cyclic_flow(...) runs the graph's tasks, "
+        "e.g. flows.py:seed with seed = cyclic_flow(prep, foo, bar, cylc='flow.cylc')"
+    )
+    m = _ENTRYPOINT.match(source)
+    if not m:
+        load_workflow(source)  # a bad source gets its own error first
+        raise SourceError(f"{source!r} is a graph with no task implementations to run", fix=fix)
+    obj = _import_object(Path(m["path"]), m["name"], source)
+    if not isinstance(getattr(obj, "workflow", None), Workflow) or not callable(obj):
+        what = "a Workflow" if isinstance(obj, Workflow) else f"a {type(obj).__name__}"
+        raise SourceError(
+            f"{m['name']!r} in {m['path']!r} is {what}, not a cyclic flow with tasks to run",
+            text=source,
+            fix=fix,
+        )
+    return obj
+
+
 def _from_python(path: Path, name: str, source: str) -> Workflow:
+    obj = _import_object(path, name, source)
+    wf = obj if isinstance(obj, Workflow) else getattr(obj, "workflow", None)
+    if not isinstance(wf, Workflow):
+        raise SourceError(
+            f"{name!r} in {str(path)!r} is a {type(obj).__name__}, not a cyclic workflow",
+            text=source,
+            fix="point at a Workflow (build_workflow / from_graph) or a cyclic flow",
+        )
+    return wf
+
+
+def _import_object(path: Path, name: str, source: str) -> object:
     if not path.is_file():
         raise SourceError(
             f"no Python file at {str(path)!r}", text=source, fix="check the path before the ':'"
@@ -76,11 +113,4 @@ def _from_python(path: Path, name: str, source: str) -> Workflow:
             text=source,
             fix="name the variable that holds the workflow or cyclic flow",
         ) from None
-    wf = obj if isinstance(obj, Workflow) else getattr(obj, "workflow", None)
-    if not isinstance(wf, Workflow):
-        raise SourceError(
-            f"{name!r} in {str(path)!r} is a {type(obj).__name__}, not a cyclic workflow",
-            text=source,
-            fix="point at a Workflow (build_workflow / from_graph) or a cyclic flow",
-        )
-    return wf
+    return obj

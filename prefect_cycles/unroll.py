@@ -20,19 +20,24 @@ Semantics are Cylc 8's scheduler (DESIGN.md section 2):
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import heapq
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
+from .clock import clock_time, parse_offset
 from .errors import CyclicDependencyError, ValidationError
-from .model import AllOf, AnyOf, Condition, Trigger, Workflow, triggers
+from .model import AllOf, AnyOf, ClockTrigger, Condition, Trigger, Workflow, triggers
 from .points import Point
 from .recurrence import Sequence
 
 if TYPE_CHECKING:
-    import networkx as nx  # imported where used: the walk and the scheduler need no graph
+    import networkx as nx
+    from metomi.isodatetime.data import (
+        Duration,
+    )  # imported where used: the walk and the scheduler need no graph
 
 
 class Instance(NamedTuple):
@@ -139,6 +144,10 @@ class Unroller:
             self._deps[dep.target].append((index[dep.recurrence], dep.condition))
         self._task_seq_ids = frozenset(i for ids in self._task_seqs.values() for i in ids)
         self._plans: dict[frozenset[int], list[tuple[str, list[Condition]]]] = {}
+        self._clocks: dict[str, list[tuple[int, Duration, ClockTrigger]]] = {}
+        for trig in wf.clock_triggers:
+            offset = parse_offset(trig.offset, task=trig.task)[1]
+            self._clocks.setdefault(trig.task, []).append((index[trig.recurrence], offset, trig))
 
     # -- the window -------------------------------------------------------------------
 
@@ -244,6 +253,27 @@ class Unroller:
             return kept[0]
         return type(cond)(tuple(kept))
 
+    # -- the clock ----------------------------------------------------------------------
+
+    def clock_triggers(self, inst: Instance) -> tuple[ClockTrigger, ...]:
+        """The clock triggers that hold ``inst`` (those whose recurrence holds its point)."""
+        if not self._clocks:
+            return ()
+        return tuple(
+            trig
+            for i, _, trig in self._clocks.get(inst.task, ())
+            if self._seq_list[i].contains(inst.point)
+        )
+
+    def clock_time(self, inst: Instance) -> dt.datetime | None:
+        """When the wall clock lets ``inst`` start (UTC; the latest of its triggers), or None."""
+        due = None
+        for i, offset, _ in self._clocks.get(inst.task, ()):
+            if self._seq_list[i].contains(inst.point):
+                t = clock_time(inst.point, offset)  # type: ignore[arg-type]
+                due = t if due is None or t > due else due
+        return due
+
     # -- walking ----------------------------------------------------------------------
 
     def past_stop(self, expr: Expr | None) -> Instance | None:
@@ -303,7 +333,8 @@ def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.
     Nodes are :class:`Instance` tuples with attributes ``runs`` (bool),
     ``reason`` (why not, or None), ``root`` (the missing instance that blocks
     it and why, or None), ``exists`` (False for parents outside the run, drawn
-    only to explain why a child never runs) and ``prerequisite``. Edges run
+    only to explain why a child never runs), ``prerequisite`` and
+    ``clock_triggers`` (the :class:`ClockTrigger` tuple that holds it). Edges run
     parent -> child with ``needs`` (the list of :class:`Need`), ``conditional``
     (inside an ``|``) and ``optional``.
     """
@@ -329,6 +360,7 @@ def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.
                         "reason": None,
                         "root": None,
                         "prerequisite": expr,
+                        "clock_triggers": u.clock_triggers(inst),
                     },
                 )
             )
@@ -345,6 +377,7 @@ def unroll(workflow: Workflow, start: object = None, stop: object = None) -> nx.
                     "reason": u.why_missing(p),
                     "root": None,
                     "prerequisite": None,
+                    "clock_triggers": (),
                 },
             )
             for p in missing

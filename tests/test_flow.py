@@ -8,15 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from flowruns import log_messages, task_runs
 from prefect import get_run_logger, task
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    FlowRunFilter,
-    FlowRunFilterId,
-    LogFilter,
-    LogFilterFlowRunId,
-)
-from prefect.logging.handlers import APILogWorker
 from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner
 
@@ -66,27 +59,8 @@ def bar(point: int, foo: int | None = None) -> int | None:
     return foo
 
 
-seed = cyclic_flow(prep, foo, bar, initial=1, final=4, name="seed")
-
-
-def task_runs(state) -> dict:
-    """The flow run's task runs by name, read back from the server."""
-    flow_run_id = state.state_details.flow_run_id
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-        )
-    return {r.name: r for r in runs}
-
-
-def log_messages(state) -> list[str]:
-    APILogWorker.drain_all(timeout=10)
-    flow_run_id = state.state_details.flow_run_id
-    with get_client(sync_client=True) as client:
-        logs = client.read_logs(
-            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
-        )
-    return [log.message for log in logs]
+# These tests watch the task bodies run every time, so no resume (tests/test_resume.py).
+seed = cyclic_flow(prep, foo, bar, initial=1, final=4, name="seed", resume=False)
 
 
 def parents(runs: dict, name: str) -> set[str]:
@@ -97,8 +71,8 @@ def parents(runs: dict, name: str) -> set[str]:
 def test_seed_is_one_task_run_per_instance_with_real_edges():
     state = seed(return_state=True)
     assert state.is_completed(), state.message
-    runs = task_runs(state)
     expected = {"prep[1]"} | {f"{t}[{p}]" for t in ("foo", "bar") for p in range(1, 5)}
+    runs = task_runs(state, expected)
     assert set(runs) == expected
     assert all(r.state.is_completed() for r in runs.values())
     assert runs["foo[3]"].tags == []  # no per-point tags unless asked: see tag_points

@@ -311,15 +311,24 @@ def test_an_offset_in_mid_chain_drops_its_edge_as_cylc_does():
     ]
 
 
-def test_xtriggers_joined_by_and_are_dropped_with_a_notice():
+def test_clock_xtriggers_joined_by_and_become_clock_triggers():
     notices: list[str] = []
-    wf = wf_of({"P1": "@clock & a => b\n@clock => c\n@clock"}, notices=notices)
-    assert deps(wf) == [("P1", "a", "b")]
-    assert wf.tasks["c"].recurrences == ["P1"]
-    assert "@clock" not in wf.tasks
+    wf = from_graph(
+        {"PT6H": "@clock & a => b\n@wall_clock => c\n@clock"},
+        "20200101T00Z",
+        xtriggers={"clock": "wall_clock(offset=PT1H)"},
+        notices=notices,
+    )
+    assert deps(wf) == [("PT6H", "a", "b")]
+    assert wf.tasks["c"].recurrences == ["PT6H"]
+    assert "@clock" not in wf.tasks and "clock" not in wf.tasks
+    assert [(t.task, t.recurrence, t.offset, t.label) for t in wf.clock_triggers] == [
+        ("b", "PT6H", "PT1H", "clock"),
+        ("c", "PT6H", "PT0S", "wall_clock"),
+    ]
     assert notices == [
-        "xtrigger @clock ignored: prefect-cycles has no xtriggers, so b will not wait for it",
-        "xtrigger @clock ignored: prefect-cycles has no xtriggers, so c will not wait for it",
+        "graph section 'PT6H' line 3: an xtrigger with no '=>' after it holds no task "
+        "back, as in Cylc (@clock)"
     ]
 
 

@@ -153,3 +153,57 @@ def test_endless_run_holds_bounded_memory():
 def test_bad_runahead_is_a_clear_error():
     with pytest.raises(ValidationError, match="runahead"):
         Scheduler(from_graph(SEED, 1, 4), runahead="lots")
+
+
+def events_of(sched: Scheduler) -> list[tuple[str, str]]:
+    """Subscribe to ``sched`` and return the live list of (instance, event) it fills."""
+    seen: list[tuple[str, str]] = []
+    sched.subscribe(lambda inst, event: seen.append((label(inst), event)))
+    return seen
+
+
+def test_subscribers_hear_every_instance_from_spawn_to_its_end():
+    sched = Scheduler(from_graph(SEED, 1, 3))
+    seen = events_of(sched)
+    drive(sched)
+    by_instance: dict[str, list[str]] = {}
+    for name, event in seen:
+        by_instance.setdefault(name, []).append(event)
+    assert set(by_instance) == {"prep.1", "foo.1", "foo.2", "foo.3", "bar.1", "bar.2", "bar.3"}
+    for events in by_instance.values():
+        assert events == ["spawned", "submitted", "started", "succeeded"]
+
+
+def test_subscribers_hear_failures_blocks_never_runs_and_drops():
+    wf = from_graph({"P1": "foo[-P1] => foo => bar\nfoo[+P1] => baz"}, 1, 3)
+    sched = Scheduler(wf)
+    seen = events_of(sched)
+    drive(sched, fails={Instance("foo", 2)})
+    ends = {name: event for name, event in seen}
+    assert ends["foo.2"] == "failed"
+    assert ends["baz.3"] == "never_run"  # foo.4 is past the final point
+    assert ends["bar.2"] == ends["foo.3"] == "spawned"  # blocked: still waiting
+
+    sched = Scheduler(from_graph(SEED, 1))  # endless, stopped by foo.2
+    seen = events_of(sched)
+    drive(sched, stop_at=Instance("foo", 2))
+    dropped = {name for name, event in seen if event == "dropped"}
+    assert dropped and all(int(name.split(".")[1]) > 2 for name in dropped)
+
+
+def test_optional_outcomes_are_failed_ok_and_skipped():
+    sched = Scheduler(from_graph({"P1": "a? => b\na:fail? => recover"}, 1, 1))
+    seen = events_of(sched)
+    drive(sched, fails={Instance("a", 1)})
+    assert ("a.1", "failed_ok") in seen and ("b.1", "skipped") in seen
+
+
+def test_late_subscribers_get_the_latest_state_replayed():
+    sched = Scheduler(from_graph(SEED, 1, 3))
+    for item in sched.ready():
+        sched.started(item.instance)
+        sched.finished(item.instance, True)  # prep.1
+    sched.ready()  # foo.1 submitted
+    seen = events_of(sched)
+    assert ("prep.1", "succeeded") in seen and ("foo.1", "submitted") in seen
+    assert ("bar.1", "spawned") in seen and len(seen) == 7

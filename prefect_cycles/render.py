@@ -1,0 +1,704 @@
+"""Pictures of a cyclic workflow: text, Graphviz DOT, Mermaid, and SVG/PNG through ``dot``.
+
+People reason about cycling by looking at it, and Prefect's own
+``flow.visualize()`` cannot draw submitted tasks or ``wait_for`` edges, so the
+pictures are drawn here from the model, in two views:
+
+- the *definition* (``collapsed=True``): one node per task, edges labelled with
+  their offset, output and optionality (``[-P1]``, ``:fail``, ``?``), tasks off
+  the main recurrence marked with theirs (``prep (R1)``);
+- the *window*: the instances of :func:`~prefect_cycles.unroll.unroll`, grouped
+  by cycle point left to right in time; optional edges dashed, conditional
+  (``|``) edges dotted and labelled ``or``; instances that never run faded,
+  with the reason.
+
+Both views are built once as a small :class:`Scene` (nodes, edges, groups) that
+the DOT and Mermaid writers share, so the formats cannot drift apart. Output is
+sorted, so pictures diff well. Nothing here knows of Prefect; SVG and PNG need
+only Graphviz's ``dot`` program, run as a subprocess.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+import textwrap
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .clock import clock_time, parse_offset
+from .errors import CycleError
+from .model import AllOf, AnyOf, ClockTrigger, Trigger, Workflow, triggers
+from .points import Point
+from .unroll import Expr, Instance, Need, Unroller, unroll
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+#: Points drawn when no stop point is given and the workflow has no final point
+#: (Cylc's default runahead limit, ``P4``, keeps five points active).
+DEFAULT_POINTS = 5
+
+#: Formats a :class:`Picture` can be saved in, by file suffix.
+SUFFIXES = {
+    ".txt": "text",
+    ".dot": "dot",
+    ".gv": "dot",
+    ".mmd": "mermaid",
+    ".md": "markdown",
+    ".svg": "svg",
+    ".png": "png",
+}
+
+INSTALL_GRAPHVIZ = (
+    "install Graphviz, the package named graphviz (apt install graphviz, brew install "
+    "graphviz, or conda install graphviz), or use the dot or mermaid format, which need nothing"
+)
+
+_WRAP = 36  # characters per line of a never-run reason inside a node
+_FADED = "#9a9a9a"
+
+
+class RenderError(CycleError):
+    """A picture that cannot be drawn or written (unknown format, ``dot`` failing)."""
+
+
+class GraphvizMissingError(RenderError):
+    """Graphviz's ``dot`` program, needed for SVG and PNG, is not installed."""
+
+
+# -- the scene: what both DOT and Mermaid draw ------------------------------------------
+
+
+NodeState = Literal["runs", "never", "missing", "clock"]
+
+
+@dataclass(frozen=True)
+class Node:
+    """One box: a task (definition) or an instance (window)."""
+
+    key: str  # unique; DOT uses it as the node id
+    task: str  # the task, or ``@label`` for a clock trigger
+    point: str | None  # the formatted point, or None in the definition
+    label: str
+    state: NodeState = "runs"
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One arrow, parent to child."""
+
+    source: str
+    target: str
+    label: str = ""
+    optional: bool = False
+    conditional: bool = False
+    faded: bool = False  # from or to something that never runs
+    backward: bool = False  # the parent is at a later point than the child
+
+
+@dataclass(frozen=True)
+class Group:
+    """A cycle point's box of instances, in time order."""
+
+    key: str  # the formatted point
+    label: str
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What a picture shows, independent of the format it is written in."""
+
+    title: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    groups: tuple[Group, ...] = ()
+
+
+# -- the picture --------------------------------------------------------------------
+
+
+class Picture:
+    """A picture of a workflow's definition or window, in every format.
+
+    ``text``, ``dot`` and ``mermaid`` are strings; :meth:`svg` and :meth:`png`
+    run Graphviz's ``dot``. In a notebook the picture shows itself as SVG when
+    ``dot`` is installed and as a Mermaid block otherwise.
+    """
+
+    def __init__(self, scene: Scene, text: str) -> None:
+        self.scene = scene
+        self.text = text
+
+    @property
+    def dot(self) -> str:
+        """Graphviz DOT source (needs nothing installed to produce)."""
+        return to_dot(self.scene)
+
+    @property
+    def mermaid(self) -> str:
+        """A Mermaid ``flowchart LR`` (renders in GitHub and most docs tools)."""
+        return to_mermaid(self.scene)
+
+    def svg(self) -> str:
+        """The picture as SVG text, drawn by Graphviz's ``dot``."""
+        return run_dot(self.dot, "svg").decode("utf-8")
+
+    def png(self) -> bytes:
+        """The picture as PNG bytes, drawn by Graphviz's ``dot``."""
+        return run_dot(self.dot, "png")
+
+    def render(self, format: str) -> str | bytes:
+        """The picture in ``format``: text, dot, mermaid, markdown, svg or png."""
+        if format == "text":
+            return self.text
+        if format == "dot":
+            return self.dot
+        if format == "mermaid":
+            return self.mermaid
+        if format == "markdown":
+            return f"```mermaid\n{self.mermaid}```\n"
+        if format == "svg":
+            return self.svg()
+        if format == "png":
+            return self.png()
+        raise RenderError(
+            f"unknown picture format {format!r}",
+            fix="use one of text, dot, mermaid, markdown, svg, png",
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the picture to ``path`` in the format its suffix names; returns the path."""
+        path = Path(path)
+        fmt = format_for(path)
+        data = self.render(fmt)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+        return path
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"<Picture {self.scene.title!r}>"
+
+    # -- notebook hooks (IPython/Jupyter) --
+
+    def _repr_svg_(self) -> str | None:
+        return self.svg() if shutil.which("dot") else None
+
+    def _repr_markdown_(self) -> str:
+        return str(self.render("markdown"))
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        bundle = {"text/plain": self.text, "text/markdown": self._repr_markdown_()}
+        if shutil.which("dot"):
+            bundle["image/svg+xml"] = self.svg()
+        return bundle
+
+
+def format_for(path: Path) -> str:
+    """The picture format a file suffix names."""
+    fmt = SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise RenderError(
+            f"cannot tell the picture format of {str(path)!r} from its suffix",
+            text=str(path),
+            fix="end the file name in one of " + ", ".join(SUFFIXES),
+        )
+    return fmt
+
+
+def picture(
+    workflow: Workflow,
+    start: object = None,
+    stop: object = None,
+    *,
+    collapsed: bool = False,
+) -> Picture:
+    """A picture of ``workflow``: its definition (``collapsed``) or its window.
+
+    The window runs from ``start`` (default: the initial point) to ``stop``
+    (default: the final point, or :data:`DEFAULT_POINTS` points on when there
+    is none, which the title says).
+    """
+    if collapsed:
+        if start not in (None, "") or stop not in (None, ""):
+            raise RenderError(
+                "the collapsed picture is the cycle definition, which has no window",
+                fix="drop START and STOP, or drop --collapsed to draw the window",
+            )
+        return Picture(definition_scene(workflow), definition_text(workflow))
+    g, title, first, last = window(workflow, start, stop)
+    scene = window_scene(g, workflow, title, (first, last))
+    return Picture(scene, window_text(g, workflow, title))
+
+
+# -- the window ---------------------------------------------------------------------
+
+
+def window(
+    workflow: Workflow, start: object = None, stop: object = None
+) -> tuple[nx.DiGraph, str, Point, Point]:
+    """The unrolled window to draw, its title (which says how the window was chosen),
+    and its first and last points."""
+    u = Unroller(workflow, start, stop)
+    fmt = workflow.fmt
+    note = ""
+    if u.stop is None:
+        points = list(itertools.islice(u.points(), DEFAULT_POINTS))
+        if not points:
+            raise RenderError(
+                f"no task runs at or after {fmt(u.start)}",
+                point=fmt(u.start),
+                fix="give an earlier START",
+            )
+        stop = points[-1]
+        note = f" (no final point: the first {len(points)} points)"
+    else:
+        stop = u.stop
+    g = unroll(workflow, u.start, stop)
+    title = f"{workflow.name}: points {fmt(u.start)} to {fmt(stop)}{note}"
+    return g, title, u.start, stop
+
+
+def window_scene(
+    g: nx.DiGraph, workflow: Workflow, title: str, bounds: tuple[Point, Point]
+) -> Scene:
+    """The window's instances grouped by point, with their edges; ``bounds`` are the
+    window's first and last points (a parent outside them is drawn in a marked box)."""
+    fmt = workflow.fmt
+    points: dict[Point, list[Node]] = {}
+    keys: dict[Instance, str] = {}
+    for inst in in_time_order(g):
+        data = g.nodes[inst]
+        point = fmt(inst.point)
+        key = keys[inst] = f"{point}/{inst.task}"
+        if not data["exists"]:
+            state: NodeState = "missing"
+            reason = f"does not exist: {data['reason']}"
+        elif not data["runs"]:
+            state, reason = "never", f"never runs: {data['reason']}"
+        else:
+            state, reason = "runs", None
+        label = inst.task if reason is None else f"{inst.task}\n{_wrap(reason)}"
+        points.setdefault(inst.point, []).append(Node(key, inst.task, point, label, state, reason))
+    edges = []
+    clocks: dict[str, Node] = {}
+    for inst in in_time_order(g, exists_only=True):
+        for trig, due in clocks_at(workflow, inst):
+            point = fmt(inst.point)
+            key = f"{point}/@{trig.label}"
+            if key not in clocks:
+                label = f"@{trig.label}\n{due}"  # the time it waits for
+                clocks[key] = Node(key, f"@{trig.label}", point, label, "clock")
+                points[inst.point].insert(0, clocks[key])
+            edges.append(Edge(key, keys[inst], faded=not g.nodes[inst]["runs"]))
+    for a, b, data in sorted(g.edges(data=True), key=lambda e: (_by_point(e[0]), _by_point(e[1]))):
+        label = _join(
+            sorted({_suffix(n.output, n.optional) for n in data["needs"]} - {""}),
+            "or" if data["conditional"] else "",
+        )
+        faded = not (g.nodes[a]["runs"] and g.nodes[b]["runs"])
+        edges.append(
+            Edge(
+                keys[a],
+                keys[b],
+                label,
+                optional=data["optional"],
+                conditional=data["conditional"],
+                faded=faded,
+                backward=a.point > b.point,
+            )
+        )
+    groups = tuple(
+        Group(
+            fmt(p),
+            fmt(p) if bounds[0] <= p <= bounds[1] else f"{fmt(p)} (outside the window)",
+            tuple(n.key for n in nodes),
+        )
+        for p, nodes in points.items()
+    )
+    return Scene(title, tuple(n for nodes in points.values() for n in nodes), tuple(edges), groups)
+
+
+def clocks_at(workflow: Workflow, inst: Instance) -> list[tuple[ClockTrigger, str]]:
+    """The clock triggers holding ``inst``, each with the UTC time it waits for."""
+    out = []
+    for trig in workflow.clock_triggers:
+        if trig.task == inst.task and workflow.sequence(trig.recurrence).contains(inst.point):
+            due = clock_time(inst.point, parse_offset(trig.offset)[1])  # type: ignore[arg-type]
+            out.append((trig, due.strftime("%Y-%m-%dT%H:%M:%SZ").replace(":00Z", "Z")))
+    return sorted(out, key=lambda item: item[0].label)
+
+
+def _by_point(inst: Instance) -> tuple[Point, str]:
+    return (inst.point, inst.task)
+
+
+def in_time_order(g: nx.DiGraph, exists_only: bool = False) -> list[Instance]:
+    """Instances by point; within a point, parents before children, then by name."""
+    import networkx as nx
+
+    nodes = [n for n, d in g.nodes(data=True) if d["exists"] or not exists_only]
+    out: list[Instance] = []
+    for _, group in itertools.groupby(sorted(nodes, key=_by_point), key=lambda n: n.point):
+        sub = g.subgraph(list(group))
+        out.extend(nx.lexicographical_topological_sort(sub, key=lambda n: n.task))
+    return out
+
+
+def window_text(g: nx.DiGraph, workflow: Workflow, title: str) -> str:
+    """The window for a terminal: per point, each instance with what it waits for."""
+    fmt = workflow.fmt
+    lines = [title, ""]
+    runs = in_time_order(g, exists_only=True)
+    width = max((len(n.task) for n in runs), default=0)
+    never = 0
+    for point, insts in itertools.groupby(runs, key=lambda n: n.point):
+        lines.append(f"point {fmt(point)}")
+        for inst in insts:
+            data = g.nodes[inst]
+            expr = data["prerequisite"]
+            waits = [_expr_text(expr, point, fmt, top=True)] if expr is not None else []
+            waits += [f"@{t.label} (not before {due})" for t, due in clocks_at(workflow, inst)]
+            after = f"  <- {' & '.join(waits)}" if waits else ""
+            lines.append(f"  {inst.task:<{width}}{after}".rstrip())
+            if not data["runs"]:
+                never += 1
+                lines.append(f"  {'':<{width}}  ! never runs: {data['reason']}")
+    if never:
+        lines += ["", f"{never} instance(s) never run."]
+    return "\n".join(lines) + "\n"
+
+
+def _expr_text(expr: Expr, point: Point, fmt: Any, top: bool = False) -> str:
+    if isinstance(expr, Need):
+        where = "" if expr.parent.point == point else f"[{fmt(expr.parent.point)}]"
+        return f"{expr.parent.task}{where}{_suffix(expr.output, expr.optional)}"
+    sep = " & " if isinstance(expr, AllOf) else " | "
+    inner = sep.join(_expr_text(t, point, fmt) for t in expr.terms)
+    return inner if top else f"({inner})"
+
+
+# -- the definition -----------------------------------------------------------------
+
+
+def recurrences(workflow: Workflow) -> dict[str, tuple[str, ...]]:
+    """Each task's recurrences, without finite ones another of its recurrences covers.
+
+    ``R1 = "prep => foo"`` puts ``foo`` on ``R1`` as well as ``P1``, but the
+    point ``R1`` adds is on ``P1`` already: ``foo`` is drawn as a ``P1`` task.
+    """
+    out = {}
+    for name, tdef in workflow.tasks.items():
+        kept = list(tdef.recurrences)
+        for rec in tdef.recurrences:
+            others = [workflow.sequence(r) for r in kept if r != rec]
+            if others and _covered(workflow, rec, others):
+                kept.remove(rec)
+        out[name] = tuple(kept)
+    return out
+
+
+def _covered(workflow: Workflow, rec: str, others: list) -> bool:
+    seq = workflow.sequence(rec)
+    last = seq.last_point()
+    if last is None:
+        return False
+    pts = list(itertools.islice(seq.points(workflow.initial, last), 1001))
+    return len(pts) <= 1000 and all(any(o.contains(p) for o in others) for p in pts)
+
+
+def main_recurrences(recs: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The commonest set of recurrences: tasks on it are drawn unmarked."""
+    if not recs:
+        return ()
+    counts = Counter(recs.values())
+    return max(counts, key=lambda r: (counts[r], [-len(x) for x in r], r))
+
+
+def definition_scene(workflow: Workflow) -> Scene:
+    """One node per task; one edge per trigger, labelled with offset, output and recurrence."""
+    recs = recurrences(workflow)
+    main = main_recurrences(recs)
+    nodes = tuple(
+        Node(name, name, None, name if recs[name] == main else f"{name} ({', '.join(recs[name])})")
+        for name in sorted(workflow.tasks)
+    )
+    seen: set[Edge] = set()
+    for dep in workflow.dependencies:
+        conditional_triggers = _in_any(dep.condition)
+        where = "" if dep.recurrence in main else f"in {dep.recurrence}"
+        for trig in triggers(dep.condition):
+            conditional = id(trig) in conditional_triggers
+            offset = f"[{trig.offset}]" if trig.offset is not None else ""
+            label = _join(
+                offset + _suffix(trig.output, trig.optional), "or" if conditional else "", where
+            )
+            seen.add(
+                Edge(trig.task, dep.target, label, optional=trig.optional, conditional=conditional)
+            )
+    clock_nodes = {}
+    for ct in workflow.clock_triggers:
+        key = f"@{ct.label}"
+        clock_nodes[key] = Node(key, key, None, key, "clock")
+        where = "" if ct.recurrence in main else f"in {ct.recurrence}"
+        offset = "" if ct.offset in ("PT0S", "P0D", "PT0M", "PT0H") else _signed(ct.offset)
+        seen.add(Edge(key, ct.task, _join(offset, where)))
+    nodes += tuple(clock_nodes[k] for k in sorted(clock_nodes))
+    edges = tuple(sorted(seen, key=lambda e: (e.source, e.target, e.label, e.optional)))
+    cycling = ", ".join(main) if main else "no recurrence"
+    title = f"{workflow.name}: the cycle definition (tasks run on {cycling} unless marked)"
+    return Scene(title, nodes, edges)
+
+
+def _signed(offset: str) -> str:
+    return offset if offset[:1] in "+-" else f"+{offset}"
+
+
+def _in_any(cond: Any, inside: bool = False) -> set[int]:
+    """The ids of triggers that sit inside an ``|``."""
+    if isinstance(cond, Trigger):
+        return {id(cond)} if inside else set()
+    inner = inside or isinstance(cond, AnyOf)
+    return set().union(*(_in_any(t, inner) for t in cond.terms))
+
+
+def definition_text(workflow: Workflow) -> str:
+    """The definition for a terminal: each task's recurrences, then the graph by section."""
+    wf = workflow
+    span = f"{wf.fmt(wf.initial)} to {wf.fmt(wf.final) if wf.final is not None else 'forever'}"
+    lines = [f"{wf.name}: the cycle definition ({wf.cycling.mode} cycling, {span})", "", "tasks"]
+    width = max((len(n) for n in wf.tasks), default=0)
+    lines += [f"  {n:<{width}}  {', '.join(wf.tasks[n].recurrences)}" for n in sorted(wf.tasks)]
+    lines += ["", "graph"]
+    rwidth = max((len(d.recurrence) for d in [*wf.dependencies, *wf.clock_triggers]), default=0)
+    for dep in wf.dependencies:
+        lines.append(f"  {dep.recurrence:<{rwidth}}  {dep.condition} => {dep.target}")
+    for ct in wf.clock_triggers:
+        offset = "" if ct.offset in ("PT0S", "P0D", "PT0M", "PT0H") else f" {_signed(ct.offset)}"
+        lines.append(f"  {ct.recurrence:<{rwidth}}  {ct}   (wall clock: the point{offset})")
+    if not wf.dependencies and not wf.clock_triggers:
+        lines.append("  (no dependencies)")
+    return "\n".join(lines) + "\n"
+
+
+# -- shared bits --------------------------------------------------------------------
+
+
+def _suffix(output: str, optional: bool) -> str:
+    out = "" if output == "succeeded" else f":{output}"
+    return out + ("?" if optional else "")
+
+
+def _join(*parts: Any) -> str:
+    flat: list[str] = []
+    for p in parts:
+        flat.extend(p if isinstance(p, list) else [p])
+    return " ".join(p for p in flat if p)
+
+
+def _wrap(text: str) -> str:
+    return "\n".join(textwrap.wrap(text, _WRAP))
+
+
+# -- DOT ----------------------------------------------------------------------------
+
+
+def _q(text: str) -> str:
+    """A DOT double-quoted string; newlines become centred line breaks."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(scene: Scene) -> str:
+    """Graphviz DOT: left to right, one dashed cluster per cycle point in time order."""
+    lines = [
+        f"digraph {_q(scene.title.split(':')[0])} {{",
+        f"  graph [rankdir=LR, newrank=true, fontname=sans, labelloc=t, label={_q(scene.title)}]",
+        '  node [fontname=sans, shape=box, style="rounded,filled", fillcolor="#eef3fb"]',
+        "  edge [fontname=sans, fontsize=10]",
+    ]
+    by_key = {n.key: n for n in scene.nodes}
+    grouped = {k for g in scene.groups for k in g.nodes}
+    for group in scene.groups:
+        lines.append(f"  subgraph {_q('cluster_' + group.key)} {{")
+        lines.append(f"    label={_q(group.label)}; style=dashed; color=grey50")
+        lines.extend(f"    {_dot_node(by_key[k])}" for k in group.nodes)
+        lines.append("  }")
+    lines.extend(f"  {_dot_node(n)}" for n in scene.nodes if n.key not in grouped)
+    for e in scene.edges:
+        attrs = []
+        if e.label:
+            attrs.append(f"label={_q(e.label)}")
+        if e.conditional:
+            attrs.append("style=dotted")
+        elif e.optional:
+            attrs.append("style=dashed")
+        if e.faded:
+            attrs.append(f'color="{_FADED}", fontcolor="{_FADED}"')
+        if e.backward:
+            attrs.append("constraint=false")
+        tail = f" [{', '.join(attrs)}]" if attrs else ""
+        lines.append(f"  {_q(e.source)} -> {_q(e.target)}{tail}")
+    lines.extend(f"  {_q(a)} -> {_q(b)} [style=invis]" for a, b in _time_order(scene))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_node(n: Node) -> str:
+    attrs = [f"label={_q(n.label)}"]
+    if n.state == "never":
+        attrs.append(f'style="rounded,filled,dashed", fillcolor="#f4f4f4", color="{_FADED}"')
+    elif n.state == "missing":
+        attrs.append(f'style="rounded,dotted", color="{_FADED}"')
+    elif n.state == "clock":
+        attrs.append('shape=ellipse, style=filled, fillcolor="#fff1cc"')
+    if n.state in ("never", "missing"):
+        attrs.append(f'fontcolor="{_FADED}", tooltip={_q(n.reason or "")}')
+    return f"{_q(n.key)} [{', '.join(attrs)}]"
+
+
+def _time_order(scene: Scene) -> list[tuple[str, str]]:
+    """Invisible edges that keep each point's box right of the one before.
+
+    From every instance of one point with no successor at that point, to every
+    instance of the next point with no predecessor there: the ranks then force
+    the whole next box to the right.
+    """
+    inner_out: set[str] = set()
+    inner_in: set[str] = set()
+    group_of = {k: g.key for g in scene.groups for k in g.nodes}
+    for e in scene.edges:
+        if group_of.get(e.source) == group_of.get(e.target):
+            inner_out.add(e.source)
+            inner_in.add(e.target)
+    pairs = []
+    for a, b in itertools.pairwise(scene.groups):
+        sinks = [k for k in a.nodes if k not in inner_out]
+        sources = [k for k in b.nodes if k not in inner_in]
+        pairs.extend((s, t) for s in sinks for t in sources)
+    return pairs
+
+
+# -- Mermaid ------------------------------------------------------------------------
+
+
+def mermaid_id(text: str) -> str:
+    """``text`` as a Mermaid identifier: letters and digits kept, ``_`` doubled,
+    anything else as ``_hex_`` (so distinct names never collide)."""
+    out = []
+    for ch in text:
+        if ch.isascii() and ch.isalnum():
+            out.append(ch)
+        elif ch == "_":
+            out.append("__")
+        else:
+            out.append(f"_{ord(ch):x}_")
+    return "".join(out)
+
+
+def _mermaid_node_id(n: Node) -> str:
+    base = "t_" + mermaid_id(n.task)
+    return base if n.point is None else f"{base}_AT_{mermaid_id(n.point)}"
+
+
+def _mq(text: str) -> str:
+    """A Mermaid quoted label; line breaks as ``<br/>``, specials as entities."""
+    esc = (
+        text.replace("#", "#35;")
+        .replace('"', "#quot;")
+        .replace("<", "#lt;")
+        .replace(">", "#gt;")
+        .replace("\n", "<br/>")
+    )
+    return f'"{esc}"'
+
+
+def _mermaid_node(ident: str, n: Node) -> str:
+    # A clock trigger is a stadium, like Cylc's xtrigger nodes stand apart from tasks.
+    return f"{ident}([{_mq(n.label)}])" if n.state == "clock" else f"{ident}[{_mq(n.label)}]"
+
+
+def to_mermaid(scene: Scene) -> str:
+    """A Mermaid ``flowchart LR``: a subgraph per point, ``-.->`` for optional edges,
+    dotted ``or`` edges for conditions, a faded class for instances that never run."""
+    title = scene.title.replace("\\", "\\\\").replace('"', '\\"')
+    lines = ["---", f'title: "{title}"', "---", "flowchart LR"]
+    ids = {n.key: _mermaid_node_id(n) for n in scene.nodes}
+    by_key = {n.key: n for n in scene.nodes}
+    grouped = {k for g in scene.groups for k in g.nodes}
+    for group in scene.groups:
+        lines.append(f"  subgraph p_{mermaid_id(group.key)} [{_mq(group.label)}]")
+        lines.extend(f"    {_mermaid_node(ids[k], by_key[k])}" for k in group.nodes)
+        lines.append("  end")
+    lines.extend(f"  {_mermaid_node(ids[n.key], n)}" for n in scene.nodes if n.key not in grouped)
+    dotted, faded = [], []
+    for i, e in enumerate(scene.edges):
+        arrow = "-.->" if e.optional or e.conditional else "-->"
+        label = f"|{_mq(e.label)}|" if e.label else ""
+        lines.append(f"  {ids[e.source]} {arrow}{label} {ids[e.target]}")
+        if e.conditional:
+            dotted.append(i)
+        if e.faded:
+            faded.append(i)
+    # Invisible links come after the real ones so linkStyle indices stay right.
+    lines.extend(f"  {ids[a]} ~~~ {ids[b]}" for a, b in _time_order(scene))
+    if dotted:
+        lines.append(f"  linkStyle {','.join(map(str, dotted))} stroke-dasharray:2 3")
+    if faded:
+        lines.append(f"  linkStyle {','.join(map(str, faded))} stroke:{_FADED},color:{_FADED}")
+    never = [ids[n.key] for n in scene.nodes if n.state == "never"]
+    missing = [ids[n.key] for n in scene.nodes if n.state == "missing"]
+    if never:
+        lines.append(
+            f"  classDef neverRuns fill:#f4f4f4,stroke:{_FADED},color:{_FADED},stroke-dasharray:4 3"
+        )
+        lines.append(f"  class {','.join(never)} neverRuns")
+    clocks = [ids[n.key] for n in scene.nodes if n.state == "clock"]
+    if clocks:
+        lines.append("  classDef clock fill:#fff1cc,stroke:#b58900")
+        lines.append(f"  class {','.join(clocks)} clock")
+    if missing:
+        lines.append(
+            f"  classDef missing fill:#ffffff,stroke:{_FADED},color:{_FADED},stroke-dasharray:1 3"
+        )
+        lines.append(f"  class {','.join(missing)} missing")
+    return "\n".join(lines) + "\n"
+
+
+# -- Graphviz -----------------------------------------------------------------------
+
+
+def run_dot(source: str, fmt: Literal["svg", "png"]) -> bytes:
+    """Draw DOT ``source`` as ``fmt`` with Graphviz's ``dot`` program."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise GraphvizMissingError(
+            f"drawing {fmt.upper()} needs Graphviz's dot program, which is not installed "
+            "(not found on PATH)",
+            fix=INSTALL_GRAPHVIZ,
+        )
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=300
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            "Graphviz's dot took more than 5 minutes to draw the picture",
+            fix="draw a shorter window (START and STOP), or use the dot or mermaid format",
+        ) from None
+    if proc.returncode != 0 or not proc.stdout:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise RenderError(
+            f"Graphviz's dot failed ({err[-1] if err else f'exit status {proc.returncode}'})",
+            fix="save the dot format and run dot on it to see the whole error",
+        )
+    return proc.stdout

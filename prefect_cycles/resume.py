@@ -1,0 +1,203 @@
+"""Resume: a rerun of a cyclic flow skips the instances that already completed.
+
+Built on Prefect's own caching, not beside it. Each instance's task run gets
+a cache policy made of an instance key (flow name, task name, cycle point) and
+Prefect's ``TASK_SOURCE``, and persists its result; a later run of the same
+flow finds the committed record and reports the instance ``Cached`` with its
+old result, which feeds ``previous`` and the children like a fresh one. The key
+leaves out the inputs and the window on purpose: "this instance completed" is
+what counts, as in a Cylc restart; changing the task's code starts it afresh.
+
+One thing a cached state cannot carry is its original name, ``StopCycling``.
+So ``stop_cycling`` also sets a flag in the task's transaction, and a commit
+hook writes a small marker record beside the result *before* the result itself
+is written: a result that exists therefore always has its marker, even after a
+crash, and a cached instance that once stopped the cycling stops it again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import Task
+from prefect.cache_policies import TASK_SOURCE, CachePolicy
+from prefect.filesystems import WritableFileSystem
+from prefect.results import ResultRecord, ResultStore, get_result_store
+from prefect.settings import get_current_settings
+from prefect.states import State
+from prefect.transactions import Transaction, get_transaction
+from prefect.utilities.annotations import NotSet
+
+from .errors import CycleError
+
+#: Name of the transaction value ``stop_cycling`` sets.
+STOP_FLAG = "prefect-cycles-stopped"
+
+#: Suffix of the marker record saved beside a result that stopped (or once stopped) cycling.
+STOP_SUFFIX = ".stop"
+
+#: The state name of a task run whose result came from the cache.
+CACHED = "Cached"
+
+Storage = Path | str | WritableFileSystem
+
+
+@dataclass
+class InstanceKey(CachePolicy):
+    """One cache key per instance: flow name, task name and cycle point, nothing else."""
+
+    flow: str = ""
+    task: str = ""
+    point: str = ""
+
+    def compute_key(
+        self,
+        task_ctx: Any,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
+        return f"{self.flow}/{self.task}[{self.point}]"
+
+
+def result_storage(value: object) -> Storage | None:
+    """Check and normalise ``cyclic_flow(result_storage=...)``.
+
+    A ``Path`` or a string that starts with ``/``, ``~`` or ``.``, or has no
+    ``/``, is a directory; any other string is a Prefect block slug
+    (``local-file-system/results``); a storage block must already be saved.
+    """
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        return Path(value).expanduser().absolute()
+    if isinstance(value, str):
+        if not value.strip():
+            raise CycleError(
+                "result_storage is an empty string",
+                fix="pass a directory (a Path), a block slug 'type/name', or leave it out",
+            )
+        if value.startswith(("/", "~", ".")) or "/" not in value:
+            return Path(value).expanduser().absolute()
+        if value.count("/") != 1:
+            raise CycleError(
+                f"result_storage {value!r} is neither a block slug nor an absolute directory",
+                text=value,
+                fix="pass a Path for a directory, or a block slug such as "
+                "'local-file-system/results'",
+            )
+        return value
+    if isinstance(value, WritableFileSystem):
+        if getattr(value, "_block_document_id", None) is None:
+            raise CycleError(
+                f"the result storage block {type(value).__name__} is not saved",
+                fix="call .save('a-name') on the block first, or pass a directory Path",
+            )
+        return value
+    raise CycleError(
+        f"result_storage {value!r} is not a directory or a storage block",
+        fix="pass a Path, a block slug 'type/name', or a saved WritableFileSystem block",
+    )
+
+
+def owns_caching(task: Task) -> bool:
+    """True when the user set the task's caching; resume then respects it."""
+    return (
+        task.cache_key_fn is not None
+        or task.result_storage_key is not None
+        or task.persist_result is False
+        or getattr(task, "_user_cache_policy", NotSet) is not NotSet
+    )
+
+
+def mark_stop() -> None:
+    """Note in the running task's transaction that it stops the cycling."""
+    txn = get_transaction()
+    if txn is not None:
+        txn.set(STOP_FLAG, True)
+
+
+def record_stop(txn: Transaction) -> None:
+    """Commit hook: keep the stop marker beside the result in step with this run.
+
+    Runs before Prefect writes the result record. A run that did not stop
+    rewrites a marker only if an older run left one (a deliberate rerun).
+    """
+    store = txn.store
+    if not txn.key or not txn.write_on_commit or not isinstance(store, ResultStore):
+        return
+    marker = txn.key + STOP_SUFFIX
+    if txn.get(STOP_FLAG, False):
+        store.write(True, key=marker)
+    elif store.exists(marker):
+        store.write(False, key=marker)
+
+
+# Prefect logs two INFO lines per hook per task run unless told not to; this
+# hook is plumbing, not the user's. (``log_on_run`` is Prefect's own switch,
+# used for its rollback hook; if it goes away, the cost is only log noise.)
+record_stop.log_on_run = False  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Resume:
+    """How one cyclic flow resumes: its name (part of every key) and result storage."""
+
+    flow: str
+    storage: Storage | None = None
+
+    @staticmethod
+    def active(resume: Resume | None) -> Resume | None:
+        """``resume`` unless Prefect's own setting turns caching off for every task."""
+        return None if resume is None or get_current_settings().tasks.disable_caching else resume
+
+    def prepare(self, task: Task) -> Task:
+        """The task as the flow submits it: persisting its results, with the stop hook."""
+        if owns_caching(task):
+            variant = task.with_options(result_storage=self._storage_for(task))
+        else:
+            variant = task.with_options(
+                cache_policy=TASK_SOURCE,  # a placeholder: each instance gets its own
+                persist_result=True,
+                result_storage=self._storage_for(task),
+            )
+        variant.on_commit_hooks = [*task.on_commit_hooks, record_stop]
+        return variant
+
+    def _storage_for(self, task: Task) -> Any:
+        """The flow's storage, unless the task names its own (the more specific wins)."""
+        return self.storage if self.storage is not None and task.result_storage is None else NotSet
+
+    def policy(self, task: str, label: str) -> CachePolicy:
+        """The cache policy of one instance: its key, plus the task's source code."""
+        return InstanceKey(flow=self.flow, task=task, point=label) + TASK_SOURCE
+
+    def store_for(self, variant: Task) -> ResultStore:
+        """The result store the variant's runs write to, for reading markers back."""
+        return get_result_store().update_for_task(variant)
+
+
+def stopped_when_cached(state: State, store: ResultStore) -> bool:
+    """True for a ``Cached`` instance whose original run stopped the cycling."""
+    if state.name != CACHED:
+        return False
+    marker = _storage_key(state)
+    if marker is None:
+        return False
+    marker += STOP_SUFFIX
+    return store.exists(marker) and bool(store.read(marker).result)
+
+
+def result_saved(state: State) -> bool:
+    """False when a fresh result could not be persisted (so a rerun will run it again)."""
+    data = state.data
+    return not isinstance(data, ResultRecord) or data.is_persisted
+
+
+def _storage_key(state: State) -> str | None:
+    data = state.data
+    meta = getattr(data, "metadata", data)
+    return getattr(meta, "storage_key", None)

@@ -1,0 +1,156 @@
+"""A running count of a cyclic run, per cycle point, for progress views.
+
+The scheduler forgets finished cycles to keep its memory bounded, so a view
+that shows every point keeps its own small count per point, fed by the
+scheduler's events (:meth:`~prefect_cycles.scheduler.Scheduler.subscribe`).
+It needs neither Prefect nor rich: ``prefect-cycles run`` renders it, and
+tests drive it with a bare scheduler. Events arrive on the flow's thread and
+views read from another, hence the lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from .points import Point
+from .scheduler import Scheduler
+from .unroll import Instance
+
+#: The column an instance counts in after each scheduler event.
+CATEGORY = {
+    "spawned": "waiting",
+    "submitted": "running",
+    "started": "running",
+    "succeeded": "done",
+    "failed_ok": "done",  # complete: its failure was an optional output
+    "failed": "failed",
+    "never_run": "never",
+    "skipped": "skipped",
+    "dropped": "skipped",
+}
+
+
+@dataclass
+class PointCount:
+    """How many instances at one point are in each state.
+
+    ``total`` is the number of instances expected to run there: known in
+    advance when the run has a stop point, else the number spawned.
+    ``waiting`` is what is left: spawned and not yet started, or not spawned
+    yet. ``blocked`` is filled in when the run ends with instances still
+    waiting (their parents failed). ``not_run`` counts instances the graph
+    never runs, those skipped because an optional output did not come, and
+    those dropped when a task stopped the cycling.
+    """
+
+    point: Point
+    expected: int | None = None
+    seen: int = 0
+    done: int = 0
+    running: int = 0
+    failed: int = 0
+    blocked: int = 0
+    never: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        """Instances this point runs (or ran), leaving out those the graph never runs."""
+        return self.expected if self.expected is not None else self.seen - self.never
+
+    @property
+    def waiting(self) -> int:
+        left = self.total - self.done - self.running - self.failed - self.blocked - self.skipped
+        return max(left, 0)
+
+    @property
+    def not_run(self) -> int:
+        return self.never + self.skipped
+
+    @property
+    def resolved(self) -> int:
+        """Instances of ``total`` that will not change again (done, failed, skipped)."""
+        return self.done + self.failed + self.skipped
+
+    @property
+    def finished(self) -> bool:
+        return self.running == 0 and self.waiting == 0
+
+
+class Tally:
+    """Counts per cycle point, kept up to date from one scheduler's events.
+
+    ``expected`` maps each point to the number of instances that will run
+    there, when that is known in advance (a run with a stop point).
+    """
+
+    def __init__(self, expected: Mapping[Point, int] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._points: dict[Point, PointCount] = {
+            p: PointCount(p, expected=n) for p, n in (expected or {}).items()
+        }
+        self.known_total = expected is not None
+        self._live: dict[Instance, str] = {}  # unfinished instances and their column
+        self.scheduler: Scheduler | None = None
+        self.ended = False
+        self._on_event: list[Callable[[], None]] = []
+
+    def attach(self, scheduler: Scheduler) -> None:
+        """Follow ``scheduler`` from now on (idempotent; use as a watching() callback)."""
+        if self.scheduler is scheduler:
+            return
+        self.scheduler = scheduler
+        scheduler.subscribe(self.event)
+
+    def on_event(self, callback: Callable[[], None]) -> None:
+        """Also call ``callback()`` after every event (to update a progress bar)."""
+        self._on_event.append(callback)
+
+    def event(self, inst: Instance, event: str) -> None:
+        """Account for one scheduler event."""
+        new = CATEGORY[event]
+        with self._lock:
+            count = self._points.get(inst.point)
+            if count is None:
+                count = self._points[inst.point] = PointCount(inst.point)
+            old = self._live.pop(inst, None)
+            if old is None:
+                count.seen += 1
+            elif old == "running":
+                count.running -= 1
+            if new in ("waiting", "running"):
+                self._live[inst] = new
+            if new != "waiting":
+                setattr(count, new, getattr(count, new) + 1)
+        for callback in self._on_event:
+            callback()
+
+    def end(self) -> None:
+        """The run is over: whatever still waits is blocked, or dropped past a stop."""
+        cut = self.scheduler.cut if self.scheduler is not None else None
+        with self._lock:
+            self.ended = True
+            for count in self._points.values():
+                left = count.waiting
+                if cut is not None and count.point > cut:
+                    count.skipped += left
+                else:
+                    count.blocked += left
+            self._live.clear()
+
+    def rows(self) -> list[PointCount]:
+        """A consistent copy of every point's counts, in point order."""
+        with self._lock:
+            return [replace(self._points[p]) for p in sorted(self._points)]
+
+    def overall(self) -> PointCount:
+        """The sums over all points (its ``point`` is None)."""
+        total = PointCount(None)  # type: ignore[arg-type]
+        total.expected = 0
+        for row in self.rows():
+            total.expected += row.total
+            for name in ("seen", "done", "running", "failed", "blocked", "never", "skipped"):
+                setattr(total, name, getattr(total, name) + getattr(row, name))
+        return total
