@@ -139,7 +139,9 @@ def cyclic_flow(
     ``point:<point>``; that is off by default because Prefect 3 treats every
     tag as a concurrency-limit name, acquired through the API for each run,
     and a new tag per point made a 20-point chain 7 to 35 times slower and
-    kept slowing the server afterwards (measured on Prefect 3.9.1).
+    kept slowing the server afterwards (measured on Prefect 3.9.1); Prefect
+    also keeps one client thread alive per distinct tag set, so a long run
+    with ``tag_points=True`` grows by a thread per point.
 
     ``resume=True`` (the default) makes a rerun of the flow skip what already
     completed: each instance's result is persisted under a cache key of flow
