@@ -34,7 +34,6 @@ from prefect_cycles.unroll import unroll
 
 POINTS = int(os.environ.get("PREFECT_CYCLES_LOAD_POINTS", "250"))
 FAIL = {f"b[{POINTS - 1}]", f"a[{POINTS}]"}
-BLOCKED = {f"b[{POINTS}]"}
 SCRIPT = Path(__file__).with_name("load_chain.py")
 
 
@@ -44,12 +43,41 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
         yield srv
 
 
+def fail_option(names: set[str]) -> str:
+    """load_chain.py's ``--fail`` value for task runs named ``task[point]``."""
+    return ",".join(name.replace("[", ":").rstrip("]") for name in sorted(names))
+
+
+def assert_recorded(
+    server: PrefectServer, flow_run_id: str, points: int, failed: set[str], timeout: float
+) -> dict[str, str]:
+    """Read from the server itself: the flow run Failed, and every instance that ran
+    (all but the blocked ``b[points]``) has one task run, with its right state and
+    ``wait_for`` edges. Returns task run ids to names."""
+    graph = unroll(from_graph({"P1": "a[-P1] => a => b"}, 1, points), 1, points)
+    assert graph.number_of_nodes() == 2 * points
+    want = {f"{i.task}[{i.point}]": i for i in graph.nodes}
+    ran = set(want) - {f"b[{points}]"}
+
+    assert server.wait_flow_run(flow_run_id)["state_type"] == "FAILED"
+    runs = server.wait_task_runs(flow_run_id, len(ran), timeout=timeout)
+    names = {r["id"]: r["name"] for r in runs}
+    assert len(runs) == len(ran) and set(names.values()) == ran, "every task run, none twice"
+
+    states = {r["name"]: r["state_name"] for r in runs}
+    assert {n for n, s in states.items() if s != "Completed"} == failed
+    assert Counter(states.values()) == {"Completed": len(ran) - len(failed), "Failed": len(failed)}
+    for r in runs:
+        waits = sorted(names[x["id"]] for x in r["task_inputs"].get("wait_for", []))
+        parents = sorted(f"{p.task}[{p.point}]" for p in graph.predecessors(want[r["name"]]))
+        assert waits == parents, f"wait_for edges of {r['name']}"
+    return names
+
+
 def test_every_instance_of_a_big_flow_run_is_recorded_right(server: PrefectServer) -> None:
     env = server.client_env(PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL="WARNING")
-    fail = ",".join(name.replace("[", ":").rstrip("]") for name in sorted(FAIL))
-    out = run(
-        [sys.executable, str(SCRIPT), "--points", str(POINTS), "--fail", fail], env, timeout=600
-    )
+    args = ["--points", str(POINTS), "--fail", fail_option(FAIL)]
+    out = run([sys.executable, str(SCRIPT), *args], env, timeout=600)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["state"] == "FAILED"
     message = result["message"]
@@ -57,24 +85,7 @@ def test_every_instance_of_a_big_flow_run_is_recorded_right(server: PrefectServe
     assert set(failed.split(", ")) == FAIL, message  # listed in the order they ended
     assert message.endswith(f"blocked: b[{POINTS}] (waiting for a[{POINTS}]:succeeded)"), message
 
-    graph = unroll(from_graph({"P1": "a[-P1] => a => b"}, 1, POINTS), 1, POINTS)
-    assert graph.number_of_nodes() == 2 * POINTS
-    want = {f"{i.task}[{i.point}]": i for i in graph.nodes}
-    ran = set(want) - BLOCKED
-
-    fr = server.wait_flow_run(result["flow_run_id"])
-    assert fr["state_type"] == "FAILED"
-    runs = server.wait_task_runs(result["flow_run_id"], len(ran), timeout=600)
-    names = {r["id"]: r["name"] for r in runs}
-    assert len(runs) == len(ran) and set(names.values()) == ran, "every task run, none twice"
-
-    states = {r["name"]: r["state_name"] for r in runs}
-    assert {n for n, s in states.items() if s != "Completed"} == FAIL
-    assert Counter(states.values()) == {"Completed": len(ran) - len(FAIL), "Failed": len(FAIL)}
-    for r in runs:
-        waits = sorted(names[x["id"]] for x in r["task_inputs"].get("wait_for", []))
-        parents = sorted(f"{p.task}[{p.point}]" for p in graph.predecessors(want[r["name"]]))
-        assert waits == parents, f"wait_for edges of {r['name']}"
+    assert_recorded(server, result["flow_run_id"], POINTS, FAIL, timeout=600)
 
 
 # -- 503s from a fault-injecting proxy ---------------------------------------------------
@@ -114,8 +125,8 @@ def test_503_answers_under_load_lose_nothing(server: PrefectServer) -> None:
         env = server.client_env(
             PREFECT_API_URL=proxy.url, PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL="WARNING"
         )
-        fail = ",".join(name.replace("[", ":").rstrip("]") for name in sorted(PROXY_FAIL))
-        args = ["--variant", "cyclic-no-resume", "--points", str(PROXY_POINTS), "--fail", fail]
+        args = ["--variant", "cyclic-no-resume", "--points", str(PROXY_POINTS)]
+        args += ["--fail", fail_option(PROXY_FAIL)]
         out = run([sys.executable, str(SCRIPT), *args], env, timeout=600)
     result = json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -146,19 +157,7 @@ def test_503_answers_under_load_lose_nothing(server: PrefectServer) -> None:
     assert len(after) == flows_before + 1
     # ... and the server itself (not through the proxy) holds every task run once,
     # with its right name, state and wait_for edges.
-    fr = server.wait_flow_run(result["flow_run_id"])
-    assert fr["state_type"] == "FAILED"
-    runs = server.wait_task_runs(result["flow_run_id"], len(ran), timeout=300)
-    names = {r["id"]: r["name"] for r in runs}
-    assert len(runs) == len(ran) and set(names.values()) == ran, "every task run, none twice"
-    states = {r["name"]: r["state_name"] for r in runs}
-    assert {n for n, s in states.items() if s != "Completed"} == PROXY_FAIL
-    graph = unroll(from_graph({"P1": "a[-P1] => a => b"}, 1, PROXY_POINTS), 1, PROXY_POINTS)
-    want = {f"{i.task}[{i.point}]": i for i in graph.nodes}
-    for r in runs:
-        waits = sorted(names[x["id"]] for x in r["task_inputs"].get("wait_for", []))
-        parents = sorted(f"{p.task}[{p.point}]" for p in graph.predecessors(want[r["name"]]))
-        assert waits == parents, f"wait_for edges of {r['name']}"
+    names = assert_recorded(server, result["flow_run_id"], PROXY_POINTS, PROXY_FAIL, 300)
     # The logs went by POST /api/logs/, refused once per batch: every task run's
     # "Finished in state" line is on the server.
     logs = server.filter(
