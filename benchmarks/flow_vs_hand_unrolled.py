@@ -54,8 +54,8 @@ from prefect.task_runners import ThreadPoolTaskRunner  # noqa: E402
 from prefect.testing.utilities import prefect_test_harness  # noqa: E402
 
 from prefect_cycles import cycle, cyclic_flow, from_graph, previous  # noqa: E402
-from prefect_cycles.flow import DEFAULT_MAX_WORKERS  # noqa: E402
-from prefect_cycles.scheduler import Scheduler  # noqa: E402
+from prefect_cycles.run.flow import DEFAULT_MAX_WORKERS  # noqa: E402
+from prefect_cycles.run.scheduler import Scheduler  # noqa: E402
 
 SLEEP = 0.2  # seconds per task in (a)
 CYCLES = 10  # points in (a)

@@ -42,7 +42,7 @@ sys.path.insert(0, str(c.REPO_ROOT / "tests"))
 from realserver import PrefectServer, run
 
 from prefect_cycles import from_graph
-from prefect_cycles.unroll import unroll
+from prefect_cycles.graph.unroll import unroll
 
 SCRIPT = c.REPO_ROOT / "tests" / "load_chain.py"
 GRAPH = {"P1": "a[-P1] => a => b"}

@@ -63,8 +63,8 @@ mode, n, src = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 import prefect_cycles
 count, seconds = 0, 0.0
 if mode == "walk":
-    from prefect_cycles.flowcylc import load_flow_cylc
-    from prefect_cycles.unroll import Unroller
+    from prefect_cycles.frontends.flowcylc import load_flow_cylc
+    from prefect_cycles.graph.unroll import Unroller
     wf, _ = load_flow_cylc(src)
     assert wf.final is None
     t0 = time.perf_counter()
@@ -74,8 +74,8 @@ if mode == "walk":
         count += 1
     seconds = time.perf_counter() - t0
 elif mode == "schedule":
-    from prefect_cycles.flowcylc import load_flow_cylc
-    from prefect_cycles.scheduler import Scheduler
+    from prefect_cycles.frontends.flowcylc import load_flow_cylc
+    from prefect_cycles.run.scheduler import Scheduler
     wf, _ = load_flow_cylc(src)
     sched = Scheduler(wf)
     t0 = time.perf_counter()
@@ -117,9 +117,9 @@ def timed(cmd: list[str], repeat: int, **kw) -> tuple[float, str]:
 
 
 def in_process(src: Path, n: int, repeat: int) -> tuple[float, str]:
-    from prefect_cycles.flowcylc import load_flow_cylc
-    from prefect_cycles.reference import reference_text
-    from prefect_cycles.unroll import unroll
+    from prefect_cycles.frontends.flowcylc import load_flow_cylc
+    from prefect_cycles.show.reference import reference_text
+    from prefect_cycles.graph.unroll import unroll
 
     wf, _ = load_flow_cylc(src)
     text = ""

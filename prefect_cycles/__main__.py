@@ -1,5 +1,5 @@
 """``python -m prefect_cycles`` is the ``prefect-cycles`` command."""
 
-from .cli import run
+from .show.cli import run
 
 run()

@@ -27,7 +27,7 @@ from prefect.futures import wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from prefect_cycles import cyclic_flow
-from prefect_cycles.flow import DEFAULT_MAX_WORKERS
+from prefect_cycles.run.flow import DEFAULT_MAX_WORKERS
 
 GRAPH = {"P1": "a[-P1] => a => b"}
 

@@ -142,7 +142,7 @@ def test_bad_sources_are_clear_errors(tmp_path: Path):
 def test_flow_cylc_commands_do_not_import_prefect(seed_dir: Path):
     code = (
         "import sys\n"
-        "from prefect_cycles.cli import main\n"
+        "from prefect_cycles.show.cli import main\n"
         f"main(['validate', {str(seed_dir)!r}])\n"
         f"main(['graph', '--reference', {str(seed_dir)!r}, '1', '4'])\n"
         "print('prefect' in sys.modules)\n"

@@ -118,7 +118,7 @@ def test_bad_input_is_one_clear_error_line(args, message):
 
 def test_points_does_not_import_prefect():
     code = (
-        "import sys\nfrom prefect_cycles.cli import main\n"
+        "import sys\nfrom prefect_cycles.show.cli import main\n"
         "main(['points', 'P1', '--initial', '1', '--final', '2'])\n"
         "print('prefect' in sys.modules)\n"
     )

@@ -12,7 +12,7 @@ from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from prefect import flow, task
 
-from prefect_cycles.decorators import (
+from prefect_cycles.frontends.decorators import (
     AllRefs,
     AnyRefs,
     Ref,
@@ -27,8 +27,8 @@ from prefect_cycles.decorators import (
     task_map,
 )
 from prefect_cycles.errors import CycleError, GraphSyntaxError, ValidationError
-from prefect_cycles.graphstring import from_graph
-from prefect_cycles.model import AllOf, AnyOf, Offset, Trigger, Workflow
+from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.graph.model import AllOf, AnyOf, Offset, Trigger, Workflow
 
 
 def deps(wf: Workflow) -> Counter:

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from realserver import PrefectServer, flow_run_id, prefect_cli, run, running
 
-from prefect_cycles.unroll import Instance, unroll
+from prefect_cycles.graph.unroll import Instance, unroll
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "deploy"
 POOL = "cycles-pool"  # as in examples/deploy/prefect.yaml

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prefect_cycles.errors import CycleError, GraphSyntaxError, PointError, ValidationError
-from prefect_cycles.flowcylc import load_flow_cylc
-from prefect_cycles.model import AllOf, AnyOf, Trigger, Workflow
-from prefect_cycles.points import DateTimeCycling, IntegerCycling
+from prefect_cycles.frontends.flowcylc import load_flow_cylc
+from prefect_cycles.graph.model import AllOf, AnyOf, Trigger, Workflow
+from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
 
 DATA = Path(__file__).parent / "data" / "flowcylc"
 

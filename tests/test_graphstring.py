@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prefect_cycles.errors import CycleError, GraphSyntaxError
-from prefect_cycles.graphstring import add_graph, from_graph, parse_node
-from prefect_cycles.model import AllOf, AnyOf, Offset, Trigger, Workflow
-from prefect_cycles.points import DateTimeCycling, IntegerCycling
+from prefect_cycles.frontends.graphstring import add_graph, from_graph, parse_node
+from prefect_cycles.graph.model import AllOf, AnyOf, Offset, Trigger, Workflow
+from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
 
 INT = IntegerCycling()
 FAMS = {"FAM": ["m1", "m2"]}

@@ -30,7 +30,7 @@ from faultproxy import FaultProxy
 from realserver import PrefectServer, run
 
 from prefect_cycles import from_graph
-from prefect_cycles.unroll import unroll
+from prefect_cycles.graph.unroll import unroll
 
 POINTS = int(os.environ.get("PREFECT_CYCLES_LOAD_POINTS", "250"))
 FAIL = {f"b[{POINTS - 1}]", f"a[{POINTS}]"}

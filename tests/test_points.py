@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from prefect_cycles.errors import PointError
-from prefect_cycles.points import DateTimeCycling, IntegerCycling, cycling_for
+from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling, cycling_for
 
 INT = IntegerCycling()
 UTC = DateTimeCycling()

@@ -7,11 +7,11 @@ import io
 
 from rich.console import Console
 
-from prefect_cycles.graphstring import from_graph
-from prefect_cycles.progress import Outcome, ProgressView
-from prefect_cycles.runner import expected_runs
-from prefect_cycles.scheduler import Scheduler
-from prefect_cycles.tally import Tally
+from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.show.progress import Outcome, ProgressView
+from prefect_cycles.show.runner import expected_runs
+from prefect_cycles.run.scheduler import Scheduler
+from prefect_cycles.show.tally import Tally
 
 
 def text(view: ProgressView) -> str:

@@ -3,7 +3,7 @@
 Every expected row below was produced by ``cylc graph --reference`` on a
 one-task flow.cylc (``[[graph]] RECURRENCE = foo``) with the same initial and
 final cycle points and the window START..STOP shown; rows marked "quirk" are
-Cylc arithmetic kept on purpose (see prefect_cycles.recurrence).
+Cylc arithmetic kept on purpose (see prefect_cycles.cycling.recurrence).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from prefect_cycles.errors import CycleError, RecurrenceError
-from prefect_cycles.points import DateTimeCycling, IntegerCycling
-from prefect_cycles.recurrence import Sequence, parse_recurrence
+from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
+from prefect_cycles.cycling.recurrence import parse_recurrence
+from prefect_cycles.cycling.sequence import Sequence
 
 INT = IntegerCycling()
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from prefect_cycles.errors import CycleError
-from prefect_cycles.flowcylc import load_flow_cylc
-from prefect_cycles.model import Workflow
-from prefect_cycles.reference import reference_text, window_reference_text
-from prefect_cycles.unroll import unroll
+from prefect_cycles.frontends.flowcylc import load_flow_cylc
+from prefect_cycles.graph.model import Workflow
+from prefect_cycles.show.reference import reference_text, window_reference_text
+from prefect_cycles.graph.unroll import unroll
 
 GRAPHS = Path(__file__).parent / "differential" / "graphs"
 
@@ -43,7 +43,7 @@ def test_window_reference_text_is_unroll_reference_text(flow: Path, start: str, 
 
 
 def _loop() -> Workflow:
-    from prefect_cycles.graphstring import from_graph
+    from prefect_cycles.frontends.graphstring import from_graph
 
     return from_graph({"P1": "a => b => c => a"}, 1, 3)
 

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from prefect_cycles import CycleError
-from prefect_cycles.graphstring import from_graph
-from prefect_cycles.render import (
+from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.show.render import (
     GraphvizMissingError,
     Picture,
     RenderError,
     mermaid_id,
     picture,
 )
-from prefect_cycles.unroll import unroll
+from prefect_cycles.graph.unroll import unroll
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from prefect_cycles.errors import CycleError
-from prefect_cycles.graphstring import from_graph
-from prefect_cycles.rerun import parse_rerun
-from prefect_cycles.unroll import Instance, Unroller
+from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.run.rerun import parse_rerun
+from prefect_cycles.graph.unroll import Instance, Unroller
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

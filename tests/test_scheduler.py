@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from prefect_cycles.errors import ValidationError
-from prefect_cycles.graphstring import from_graph
-from prefect_cycles.scheduler import Scheduler
-from prefect_cycles.unroll import Instance
+from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.run.scheduler import Scheduler
+from prefect_cycles.graph.unroll import Instance
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from prefect_cycles.graphstring import from_graph
-from prefect_cycles.runner import expected_runs
-from prefect_cycles.scheduler import Scheduler
-from prefect_cycles.tally import Tally
-from prefect_cycles.unroll import Instance
+from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.show.runner import expected_runs
+from prefect_cycles.run.scheduler import Scheduler
+from prefect_cycles.show.tally import Tally
+from prefect_cycles.graph.unroll import Instance
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

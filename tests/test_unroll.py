@@ -8,9 +8,9 @@ import networkx as nx
 import pytest
 
 from prefect_cycles.errors import CyclicDependencyError, ValidationError
-from prefect_cycles.graphstring import from_graph
-from prefect_cycles.model import AnyOf
-from prefect_cycles.unroll import Instance, Need, Unroller, never_runs, unroll
+from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.graph.model import AnyOf
+from prefect_cycles.graph.unroll import Instance, Need, Unroller, never_runs, unroll
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

@@ -1,6 +1,6 @@
 """Griffe extension: read the package's reStructuredText habits as Markdown.
 
-The docstrings use Sphinx roles (:func:`cycle`, :class:`~prefect_cycles.model.Workflow`)
+The docstrings use Sphinx roles (:func:`cycle`, :class:`~prefect_cycles.graph.model.Workflow`)
 and ``::`` before literal blocks. mkdocstrings renders docstrings as Markdown,
 so roles become inline code (``~`` keeps only the last name, as in Sphinx)
 and a paragraph's closing ``::`` becomes ``:`` (a ``::`` alone goes) (the indented block after it is

@@ -2,29 +2,24 @@
 
 Cylc's ``wall_clock`` xtrigger holds a task until the real time reaches its
 cycle point plus an offset, so real-time cycling keeps in step with the clock,
-while points already in the past run at once (catch-up). This module holds
-the spelling of such a trigger (:func:`wall_clock`, Cylc's
-``wall_clock(offset=PT1H)``) and the arithmetic from a point to a UTC time.
-Nothing here knows of Prefect; the model stores the triggers
-(:class:`~prefect_cycles.model.ClockTrigger`) and the scheduler asks the clock.
+while points already in the past run at once (catch-up). This module holds the
+arithmetic from a point to a UTC time and the reading of Cylc's
+``wall_clock(offset=PT1H)`` declarations. The model stores the triggers
+(:class:`~prefect_cycles.graph.model.ClockTrigger`), the decorators spell them
+(:func:`~prefect_cycles.frontends.refs.wall_clock`), and the scheduler asks the clock.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from metomi.isodatetime.data import Duration, TimePoint
 from metomi.isodatetime.parsers import DurationParser
 
-from .errors import PointError, ValidationError
+from ..errors import PointError, ValidationError
 
-if TYPE_CHECKING:
-    from .decorators import AllRefs
-
-__all__ = ["WALL_CLOCK", "WallClock", "clock_time", "parse_call", "parse_offset", "wall_clock"]
+__all__ = ["WALL_CLOCK", "clock_time", "parse_call", "parse_offset", "utc_now"]
 
 #: The xtrigger function (and the label usable undeclared, ``@wall_clock``) Cylc provides.
 WALL_CLOCK = "wall_clock"
@@ -127,52 +122,3 @@ def parse_call(text: str, *, label: str | None = None) -> tuple[str, str | None]
             fix=exc.fix,
         ) from None
     return name, raw
-
-
-@dataclass(frozen=True)
-class WallClock:
-    """A clock trigger in ``@cycle(..., after=...)``: wait until point + ``offset``.
-
-    Made by :func:`wall_clock`; joins other prerequisites with ``&``,
-    :func:`~prefect_cycles.decorators.all_of` or a list, never with ``|``
-    (Cylc refuses clock triggers in conditional expressions).
-    """
-
-    offset: str = "PT0S"
-
-    def __str__(self) -> str:
-        return f"wall_clock({self.offset})"
-
-    def __and__(self, other: object) -> AllRefs:
-        from .decorators import all_of
-
-        return all_of(self, other)
-
-    def __rand__(self, other: object) -> AllRefs:
-        from .decorators import all_of
-
-        return all_of(other, self)
-
-    def __or__(self, other: object) -> Any:
-        raise _no_or(self)
-
-    __ror__ = __or__
-
-
-def _no_or(clock: WallClock) -> ValidationError:
-    return ValidationError(
-        f"{clock} cannot be one side of '|': a clock trigger must always hold, as in Cylc",
-        fix="join it with & or all_of(), e.g. after=wall_clock('PT1H') & any_of(a, b)",
-    )
-
-
-def wall_clock(offset: str | _dt.timedelta = "PT0S") -> WallClock:
-    """Wait for the wall clock to reach the cycle point plus ``offset`` (Cylc's ``wall_clock``).
-
-    For ``@cycle(..., after=...)`` in date-time cycling: ``after=wall_clock("PT1H")``,
-    ``after=[wall_clock(), previous()]``. ``offset`` is an ISO 8601 duration
-    (``"PT1H"``, ``"-PT30M"``, ``"PT10S"``) or a ``timedelta``; points whose
-    time has passed start at once.
-    """
-    raw, _ = parse_offset(offset)
-    return WallClock(raw)

@@ -42,7 +42,7 @@ from metomi.isodatetime.data import Duration, TimePoint, TimeZone
 from metomi.isodatetime.dumpers import TimePointDumper
 from metomi.isodatetime.parsers import DurationParser, TimePointParser
 
-from .errors import PointError
+from ..errors import PointError
 
 Point: TypeAlias = "int | TimePoint"
 Interval: TypeAlias = "int | Duration"

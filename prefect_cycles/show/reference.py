@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .model import ClockTrigger, Workflow
-from .unroll import Instance, Unroller, evaluate, needs, no_gc, unroll
+from ..graph.model import ClockTrigger, Workflow
+from ..graph.unroll import Instance, Unroller, evaluate, needs, no_gc, unroll
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -5,8 +5,8 @@ Both front ends (Cylc graph strings and decorators on Prefect tasks) build a
 Prefect. The model follows Cylc 8: a dependency belongs to the recurrence of the
 graph section it was written in, and a task runs on the union of the
 recurrences it appears in without an offset. Which outputs are required and
-which optional is :mod:`prefect_cycles.outputs`' business; the workflow holds
-one :class:`~prefect_cycles.outputs.Outputs` and keeps each task's table in step.
+which optional is :mod:`prefect_cycles.graph.outputs`' business; the workflow holds
+one :class:`~prefect_cycles.graph.outputs.Outputs` and keeps each task's table in step.
 """
 
 from __future__ import annotations
@@ -17,14 +17,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
-from .clock import WALL_CLOCK, clock_time, parse_offset
-from .errors import CycleError, GraphSyntaxError, PointError, ValidationError
+from ..cycling.clock import WALL_CLOCK, clock_time, parse_offset
+from ..cycling.points import Cycling, Interval, Point, cycling_for
+from ..cycling.recurrence import Sequence, parse_recurrence
+from ..errors import CycleError, GraphSyntaxError, PointError, ValidationError
 from .outputs import OUTPUT_ALIASES as OUTPUT_ALIASES
 from .outputs import OUTPUTS as OUTPUTS
 from .outputs import Outputs
 from .outputs import output_name as output_name
-from .points import Cycling, Interval, Point, cycling_for
-from .recurrence import Sequence, parse_recurrence
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+%@-]*$")
 
@@ -205,7 +205,7 @@ class TaskDef:
     name: str
     recurrences: list[str] = field(default_factory=list)
     #: output -> True when optional (``?``), False when required; the workflow
-    #: keeps it in step with its :class:`~prefect_cycles.outputs.Outputs`.
+    #: keeps it in step with its :class:`~prefect_cycles.graph.outputs.Outputs`.
     optional: dict[str, bool] = field(default_factory=dict)
 
 
@@ -282,7 +282,7 @@ class Workflow:
         ``where`` names the place for messages (a graph line, an ``@cycle`` rule);
         ``family`` marks a use through a family trigger, which only sets a
         default. Cylc's rules are checked as each use arrives: see
-        :class:`~prefect_cycles.outputs.Outputs`.
+        :class:`~prefect_cycles.graph.outputs.Outputs`.
         """
         self.outputs.use(task, output, optional, where, family=family)
         if task in self.tasks:

@@ -2,8 +2,8 @@
 
 The flow runs in this process, as a normal call of the Prefect flow (so it
 talks to ``PREFECT_API_URL``, or to a temporary local server when none is
-set), inside :func:`~prefect_cycles.flow.watching`, which feeds the
-scheduler's events to a :class:`~prefect_cycles.tally.Tally`. On a terminal
+set), inside :func:`~prefect_cycles.run.loop.watching`, which feeds the
+scheduler's events to a :class:`~prefect_cycles.show.tally.Tally`. On a terminal
 the view is live; Prefect's console log lines are sent through the live
 display so they print above it instead of tearing it. Anywhere else (CI
 logs, tests, pipes) the final view is printed once, at the end.
@@ -20,15 +20,15 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from .errors import CycleError
-from .flow import watching
-from .model import Workflow, runahead_limit
+from ..errors import CycleError
+from ..graph.model import Workflow, runahead_limit
+from ..graph.unroll import Unroller, unroll
+from ..run.loop import watching
+from ..run.rerun import parse_rerun
+from ..run.scheduler import Scheduler
 from .progress import Outcome, ProgressView
-from .rerun import parse_rerun
-from .scheduler import Scheduler
 from .sources import load_flow
 from .tally import Tally
-from .unroll import Unroller, unroll
 
 #: Exit statuses: every instance completed; the flow run did not; Ctrl-C.
 OK, FAILED, INTERRUPTED = 0, 1, 130

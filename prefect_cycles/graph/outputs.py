@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .errors import GraphSyntaxError, ValidationError
+from ..errors import GraphSyntaxError, ValidationError
 
 #: Canonical task outputs; ``finished`` means succeeded or failed.
 OUTPUTS = ("succeeded", "failed", "started", "finished")

@@ -1,7 +1,7 @@
 """Where a workflow comes from: a flow.cylc, a directory holding one, or Python.
 
 ``path/to/file.py:name`` names a module-level object of a Python file: a
-:class:`~prefect_cycles.model.Workflow`, or anything with a ``workflow``
+:class:`~prefect_cycles.graph.model.Workflow`, or anything with a ``workflow``
 attribute holding one (such as a cyclic flow). Prefect is imported only when
 the Python source imports it.
 """
@@ -13,8 +13,8 @@ import re
 import sys
 from pathlib import Path
 
-from .errors import CycleError
-from .model import Workflow
+from ..errors import CycleError
+from ..graph.model import Workflow
 
 _ENTRYPOINT = re.compile(r"^(?P<path>.+\.py):(?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
 
@@ -35,7 +35,7 @@ def load_workflow(source: str) -> tuple[Workflow, list[str]]:
             text=source,
             fix=f"write {source}:NAME, where NAME is the module-level workflow or cyclic flow",
         )
-    from .flowcylc import load_flow_cylc
+    from ..frontends.flowcylc import load_flow_cylc
 
     return load_flow_cylc(path)
 

@@ -17,10 +17,10 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .clock import utc_now
-from .model import Workflow, runahead_limit
-from .points import Point
-from .unroll import Expr, Instance, Need, Unroller, evaluate, needs
+from ..cycling.clock import utc_now
+from ..cycling.points import Point
+from ..graph.model import Workflow, runahead_limit
+from ..graph.unroll import Expr, Instance, Need, Unroller, evaluate, needs
 
 #: Outputs an instance has reached in each terminal state.
 SUCCEEDED = frozenset({"started", "succeeded", "finished"})

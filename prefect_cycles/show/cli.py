@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 import cyclopts
 
-from .errors import CycleError
+from ..errors import CycleError
 
 app = cyclopts.App(
     name="prefect-cycles",
@@ -138,8 +138,8 @@ def validate(source: Source, start: str | None = None, stop: str | None = None) 
     stop
         Last cycle point to check (default: the final point, or 20 points on).
     """
+    from ..graph.validate import validate as check
     from .sources import load_workflow
-    from .validate import validate as check
 
     wf, notices = load_workflow(source)
     for note in notices:
@@ -196,9 +196,9 @@ def points(
     time_zone
         Date-time cycling: the zone of points written without one (default Z, UTC).
     """
-    from .errors import PointError
-    from .model import Workflow
-    from .points import IntegerCycling, cycling_for
+    from ..cycling.points import IntegerCycling, cycling_for
+    from ..errors import PointError
+    from ..graph.model import Workflow
 
     if limit < 1:
         raise CycleError(f"--limit {limit} prints nothing", fix="give --limit 1 or more")

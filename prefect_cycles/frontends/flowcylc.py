@@ -9,11 +9,7 @@ family triggers). Everything else, scripts, platforms, environments,
 queues..., has no meaning for Prefect tasks and is skipped with one notice per
 item, so nothing is dropped silently. Templated files (Jinja2, EmPy,
 ``%include``) are refused: render them first with ``cylc view --process``.
-
-The format is Cylc's ini-like one: ``[section]``, ``[[sub]]``, ``key =
-value``, triple-quoted multi-line values, ``\\`` line continuation, ``#``
-comments. Repeated sections merge; a repeated key replaces the earlier one,
-except graph strings, which add up, as in Cylc.
+The file format itself is :mod:`prefect_cycles.frontends.cylcfile`'s.
 """
 
 from __future__ import annotations
@@ -23,23 +19,19 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from textwrap import dedent
 
 from metomi.isodatetime.exceptions import IsodatetimeError
 
-from .clock import parse_offset
-from .errors import CycleError, GraphSyntaxError, PointError
+from ..cycling.clock import parse_offset
+from ..cycling.points import Cycling, DateTimeCycling, IntegerCycling, Point
+from ..errors import CycleError, GraphSyntaxError, PointError
+from ..graph.model import Workflow
+from .cylcfile import Item, Section, file_error, parse_sections, unquote, unquote_list
 from .graphstring import add_graph
-from .model import Workflow
-from .points import Cycling, DateTimeCycling, IntegerCycling, Point
 
 __all__ = ["load_flow_cylc"]
 
-_HEADING = re.compile(r"^\s*(\[+)\s*(.+?)\s*(\]+)\s*(#.*)?$")
-_KEY_VALUE = re.compile(r"^\s*([^=#'\"\[\]]+?)\s*=\s*(.*)$")
-_BAD_CONTINUATION = re.compile(r"^[^#]*\\\s+$")
 _TEMPLATE_MARKS = ("{{", "{%")
 _INCLUDE = re.compile(r"^\s*%include\b", re.MULTILINE)
 _MAX_POINT_TEXT = 80
@@ -51,222 +43,6 @@ _IGNORED_WHY = {
     "scheduling": "a scheduling setting prefect-cycles does not use",
     "runtime": "prefect-cycles runs your Prefect tasks, not Cylc job settings",
 }
-
-
-# -- the ini-like file format ------------------------------------------------------
-
-
-@dataclass
-class _Item:
-    """``key = value``, with every value given for the key (graph strings add up)."""
-
-    key: str
-    values: list[str]
-    line: int
-
-    @property
-    def value(self) -> str:
-        return self.values[-1]
-
-
-@dataclass
-class _Section:
-    """A ``[section]`` with its items and sub-sections, in file order."""
-
-    name: str
-    line: int
-    items: dict[str, _Item] = field(default_factory=dict)
-    sections: dict[str, _Section] = field(default_factory=dict)
-
-    def walk(self, path: str) -> Iterator[tuple[str, _Item]]:
-        """Every item below this section, with its ``[a][b]key`` path."""
-        for key, it in self.items.items():
-            yield f"{path}{key}", it
-        for name, sub in self.sections.items():
-            yield from sub.walk(f"{path}[{name}]")
-
-
-def _error(source: str, line: int | None, problem: str, fix: str) -> GraphSyntaxError:
-    where = f"{source}, line {line}" if line is not None else source
-    return GraphSyntaxError(f"{where}: {problem}", fix=fix)
-
-
-def _join_continuations(lines: list[str], source: str) -> list[tuple[int, str]]:
-    """Join lines ending in ``\\`` to the next, keeping first line numbers."""
-    out: list[tuple[int, str]] = []
-    i = 0
-    while i < len(lines):
-        number, line = i + 1, lines[i]
-        if _BAD_CONTINUATION.match(line):
-            raise _error(
-                source,
-                number,
-                "whitespace after the line continuation character '\\'",
-                "remove the spaces after the backslash",
-            )
-        while line.endswith("\\"):
-            line = line[:-1]
-            if i + 1 >= len(lines):
-                break
-            i += 1
-            nxt = lines[i]
-            if _BAD_CONTINUATION.match(nxt):
-                raise _error(
-                    source,
-                    i + 1,
-                    "whitespace after the line continuation character '\\'",
-                    "remove the spaces after the backslash",
-                )
-            line += nxt
-        out.append((number, line))
-        i += 1
-    return out
-
-
-def _multiline(
-    lines: list[tuple[int, str]], index: int, value: str, source: str
-) -> tuple[str, int]:
-    """Consume a triple-quoted value that may span lines; returns (raw value, last index)."""
-    quote = value[:3]
-    number = lines[index][0]
-    rest = value[3:]
-    if quote in rest:
-        if re.match(rf"^{quote}(.*?){quote}\s*(#.*)?$", value, re.DOTALL) is None:
-            raise _error(
-                source,
-                number,
-                "text after a closing triple quote",
-                "put only a comment after the closing quotes",
-            )
-        return value, index
-    parts = [value]
-    while True:
-        index += 1
-        if index >= len(lines):
-            raise _error(
-                source,
-                number,
-                f"multi-line string opened with {quote} is not closed",
-                f"close it with {quote} on a later line",
-            )
-        line = lines[index][1]
-        parts.append(line)
-        if quote in line:
-            if re.match(rf"^(.*?){quote}\s*(#.*)?$", line) is None:
-                raise _error(
-                    source,
-                    lines[index][0],
-                    "text after a closing triple quote",
-                    "put only a comment after the closing quotes",
-                )
-            return "\n".join(parts), index
-
-
-def _parse(text: str, source: str) -> _Section:
-    """Read the ini-like text into nested sections (no meaning given yet)."""
-    lines = _join_continuations(text.splitlines(), source)
-    root = _Section("", 0)
-    stack: list[_Section] = [root]
-    i = 0
-    while i < len(lines):
-        number, line = lines[i]
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        heading = _HEADING.match(line)
-        if heading:
-            opening, name, closing = heading.group(1), heading.group(2), heading.group(3)
-            level = len(opening)
-            if level != len(closing) or "[" in name or "]" in name:
-                raise _error(
-                    source,
-                    number,
-                    f"bracket mismatch in section heading {stripped!r}",
-                    "use as many ']' as '[', e.g. [[graph]]",
-                )
-            if level > len(stack):
-                raise _error(
-                    source,
-                    number,
-                    f"section {stripped!r} is nested too deeply for where it is",
-                    f"add the parent section first, or use {level - 1} brackets",
-                )
-            del stack[level:]
-            parent = stack[-1]
-            section = parent.sections.get(name)
-            if section is None:
-                section = parent.sections[name] = _Section(name, number)
-            stack.append(section)
-            i += 1
-            continue
-        kv = _KEY_VALUE.match(line)
-        if kv is None:
-            raise _error(
-                source,
-                number,
-                f"invalid line {stripped[:60]!r}",
-                "write settings as 'key = value' and sections as [name]; quote "
-                "multi-line values with triple quotes",
-            )
-        key, value = kv.group(1).strip(), kv.group(2)
-        if value.startswith(('"""', "'''")):
-            value, i = _multiline(lines, i, value, source)
-        section = stack[-1]
-        old = section.items.get(key)
-        if old is None:
-            section.items[key] = _Item(key, [value], number)
-        else:
-            old.values.append(value)
-            old.line = number
-        i += 1
-    return root
-
-
-def _unquote(raw: str, source: str, line: int) -> str:
-    """A value as Cylc reads it: quotes and trailing comments gone, dedented, stripped."""
-    for quote in ('"""', "'''"):
-        if raw.startswith(quote):
-            m = re.match(rf"^{quote}(.*?){quote}\s*(#.*)?$", raw, re.DOTALL)
-            if m is None:
-                raise _error(source, line, "badly quoted value", f"close it with {quote}")
-            return dedent(m.group(1)).strip()
-    for quote in ('"', "'"):
-        if raw.startswith(quote):
-            m = re.match(rf"^{quote}([^{quote}\\]*(?:\\.[^{quote}\\]*)*){quote}\s*(#.*)?$", raw)
-            if m is None:
-                raise _error(
-                    source,
-                    line,
-                    f"badly quoted value {raw[:60]!r}",
-                    f"close the {quote} and put only a comment after it",
-                )
-            return m.group(1).strip()
-    return raw.split("#", 1)[0].strip()
-
-
-def _unquote_list(raw: str) -> list[str]:
-    """A comma-separated list value (``inherit = A, "B"  # note``)."""
-    items: list[str] = []
-    current: list[str] = []
-    quote = ""
-    for ch in raw:
-        if quote:
-            if ch == quote:
-                quote = ""
-            else:
-                current.append(ch)
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "#":
-            break
-        elif ch == ",":
-            items.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    items.append("".join(current).strip())
-    return [item for item in items if item]
 
 
 # -- meaning: points, graph, families ----------------------------------------------
@@ -400,19 +176,19 @@ def _final_point(text: str, initial: Point, cycling: Cycling) -> Point:
     return _checked(cycling, point, "final cycle point", text)
 
 
-def _cycling(mode: str, line: int | None, scheduler: _Section | None, source: str) -> Cycling:
+def _cycling(mode: str, line: int | None, scheduler: Section | None, source: str) -> Cycling:
     """Integer or Gregorian date-time cycling (other calendars are refused)."""
     if mode == "integer":
         return IntegerCycling()
     if mode in ("360day", "365day", "366day"):
-        raise _error(
+        raise file_error(
             source,
             line,
             f"cycling mode {mode} (a non-Gregorian calendar) is not supported",
             "use cycling mode = gregorian (the default) or integer",
         )
     if mode != "gregorian":
-        raise _error(
+        raise file_error(
             source,
             line,
             f"unknown cycling mode {mode!r}",
@@ -421,18 +197,18 @@ def _cycling(mode: str, line: int | None, scheduler: _Section | None, source: st
     zone = "Z"
     tz = scheduler.items.get("cycle point time zone") if scheduler is not None else None
     if tz is not None:
-        zone = _unquote(tz.value, source, tz.line) or "Z"
+        zone = unquote(tz.value, source, tz.line) or "Z"
     return DateTimeCycling(zone)
 
 
 def _window(
-    scheduling: _Section, scheduler: _Section | None, graph: dict[str, str], source: str
+    scheduling: Section, scheduler: Section | None, graph: dict[str, str], source: str
 ) -> tuple[Cycling, Point, Point | None]:
     """The cycling mode and the initial and final points, with Cylc's defaults."""
 
     def value(key: str) -> tuple[str, int | None]:
         item = scheduling.items.get(key)
-        return ("", None) if item is None else (_unquote(item.value, source, item.line), item.line)
+        return ("", None) if item is None else (unquote(item.value, source, item.line), item.line)
 
     mode, mode_line = value("cycling mode")
     icp, _ = value("initial cycle point")
@@ -455,7 +231,7 @@ def _window(
     return cycling, initial, final
 
 
-def _families(runtime: _Section | None, source: str) -> dict[str, list[str]]:
+def _families(runtime: Section | None, source: str) -> dict[str, list[str]]:
     """Family -> leaf member tasks, through every ``inherit`` (multiple inheritance too)."""
     if runtime is None:
         return {}
@@ -468,7 +244,7 @@ def _families(runtime: _Section | None, source: str) -> dict[str, list[str]]:
                 continue
             lines.setdefault(name, section.line)
             if inherit is not None:
-                parents[name] = [p for p in _unquote_list(inherit.value) if p != "None"]
+                parents[name] = [p for p in unquote_list(inherit.value) if p != "None"]
             elif name not in parents:
                 parents[name] = []
     for name, ps in parents.items():
@@ -476,7 +252,7 @@ def _families(runtime: _Section | None, source: str) -> dict[str, list[str]]:
             parents[name] = ["root"]
         for p in parents[name]:
             if p not in parents:
-                raise _error(
+                raise file_error(
                     source,
                     lines.get(name),
                     f"[runtime][{name}] inherits from {p!r}, which is not defined",
@@ -486,7 +262,7 @@ def _families(runtime: _Section | None, source: str) -> dict[str, list[str]]:
         order = list(graphlib.TopologicalSorter(parents).static_order())
     except graphlib.CycleError as exc:
         loop = " -> ".join(reversed(exc.args[1]))
-        raise _error(
+        raise file_error(
             source,
             None,
             f"[runtime] inheritance loops: {loop} (each inherits the next)",
@@ -505,12 +281,12 @@ def _families(runtime: _Section | None, source: str) -> dict[str, list[str]]:
     return {fam: sorted(members) for fam, members in fams.items()}
 
 
-def _graph_sections(scheduling: _Section, source: str, notices: list[str]) -> dict[str, str]:
+def _graph_sections(scheduling: Section, source: str, notices: list[str]) -> dict[str, str]:
     """Recurrence -> graph string, from [[graph]] (or Cylc 7's [[dependencies]])."""
     graph: dict[str, str] = {}
 
-    def add(key: str, item: _Item) -> None:
-        text = "\n".join(_unquote(v, source, item.line) for v in item.values)
+    def add(key: str, item: Item) -> None:
+        text = "\n".join(unquote(v, source, item.line) for v in item.values)
         graph[key] = f"{graph[key]}\n{text}" if key in graph else text
 
     section = scheduling.sections.get("graph")
@@ -534,7 +310,7 @@ def _graph_sections(scheduling: _Section, source: str, notices: list[str]) -> di
     return {k: v for k, v in graph.items() if v.strip()}
 
 
-def _notice_ignored(root: _Section, used: set[str], notices: list[str]) -> None:
+def _notice_ignored(root: Section, used: set[str], notices: list[str]) -> None:
     """One notice for every item not read."""
     for key, item in root.items.items():
         notices.append(f"{key} (line {item.line}) ignored: it is outside any section")
@@ -545,15 +321,15 @@ def _notice_ignored(root: _Section, used: set[str], notices: list[str]) -> None:
                 notices.append(f"{path} ignored ({why})")
 
 
-def _runahead(scheduling: _Section, source: str, notices: list[str]) -> str:
+def _runahead(scheduling: Section, source: str, notices: list[str]) -> str:
     item = scheduling.items.get("runahead limit")
     if item is not None:
-        return _unquote(item.value, source, item.line) or "P4"
+        return unquote(item.value, source, item.line) or "P4"
     old = scheduling.items.get("max active cycle points")
     if old is not None:
-        text = _unquote(old.value, source, old.line)
+        text = unquote(old.value, source, old.line)
         if not text.isdigit() or not 0 < int(text) < 10**6:
-            raise _error(
+            raise file_error(
                 source,
                 old.line,
                 f"max active cycle points {text!r} is not a positive whole number",
@@ -579,7 +355,7 @@ _READ = {
 }
 
 
-def _unused(root: _Section, wf: Workflow, source: str) -> list[str]:
+def _unused(root: Section, wf: Workflow, source: str) -> list[str]:
     """Notices for everything in the file that was not read."""
     notices: list[str] = []
     used = set(_READ)
@@ -593,7 +369,7 @@ def _unused(root: _Section, wf: Workflow, source: str) -> list[str]:
     scheduler = root.sections.get("scheduler")
     utc = scheduler.items.get("UTC mode") if scheduler is not None else None
     if utc is not None and scheduler is not None:
-        off = _unquote(utc.value, source, utc.line).lower() in ("false", "no")
+        off = unquote(utc.value, source, utc.line).lower() in ("false", "no")
         if off and "cycle point time zone" not in scheduler.items:
             notices.append(
                 "[scheduler]UTC mode = False only affects log time stamps in Cylc 8: cycle "
@@ -639,7 +415,7 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
             f"cannot read {source}: {exc}", fix="check the file is readable UTF-8 text"
         ) from None
     _refuse_templates(text, source)
-    root = _parse(text.lstrip("\ufeff"), source)
+    root = parse_sections(text.lstrip("\ufeff"), source)
     scheduling = root.sections.get("scheduling")
     if scheduling is None:
         raise GraphSyntaxError(
@@ -665,7 +441,7 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
         families = _families(root.sections.get("runtime"), source)
         xtriggers = scheduling.sections.get("xtriggers")
         declared = {
-            label: _unquote(item.value, source, item.line)
+            label: unquote(item.value, source, item.line)
             for label, item in (xtriggers.items.items() if xtriggers is not None else ())
         }
         add_graph(wf, graph, families, notices=notices, xtriggers=declared)
@@ -677,7 +453,7 @@ _CLOCK_TRIGGER = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")
 
 
 def _clock_trigger_tasks(
-    scheduling: _Section,
+    scheduling: Section,
     wf: Workflow,
     families: dict[str, list[str]],
     source: str,
@@ -697,10 +473,10 @@ def _clock_trigger_tasks(
         "[scheduling][special tasks]clock-trigger is Cylc's old spelling, read as wall_clock "
         "xtriggers, as Cylc 8 upgrades it"
     )
-    for entry in _unquote_list(item.value):
+    for entry in unquote_list(item.value):
         m = _CLOCK_TRIGGER.match(entry)
         if m is None:
-            raise _error(
+            raise file_error(
                 source,
                 item.line,
                 f"illegal clock-trigger spec {entry!r}",
@@ -709,7 +485,7 @@ def _clock_trigger_tasks(
             )
         name, offset = m.group(1), m.group(2) or "PT0S"
         if wf.cycling.mode != "datetime":
-            raise _error(
+            raise file_error(
                 source,
                 item.line,
                 f"clock-trigger {entry!r} needs date-time cycling (integer points are not times)",
@@ -718,7 +494,7 @@ def _clock_trigger_tasks(
         try:
             parse_offset(offset, task=name)
         except CycleError as exc:
-            raise _error(
+            raise file_error(
                 source, item.line, f"illegal clock-trigger offset in {entry!r}", exc.fix or ""
             ) from None
         for task in families.get(name, [name]):

@@ -2,7 +2,7 @@
 
 The scheduler forgets finished cycles to keep its memory bounded, so a view
 that shows every point keeps its own small count per point, fed by the
-scheduler's events (:meth:`~prefect_cycles.scheduler.Scheduler.subscribe`).
+scheduler's events (:meth:`~prefect_cycles.run.scheduler.Scheduler.subscribe`).
 It needs neither Prefect nor rich: ``prefect-cycles run`` renders it, and
 tests drive it with a bare scheduler. Events arrive on the flow's thread and
 views read from another, hence the lock.
@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from .points import Point
-from .scheduler import Scheduler
-from .unroll import Instance
+from ..cycling.points import Point
+from ..graph.unroll import Instance
+from ..run.scheduler import Scheduler
 
 #: The column an instance counts in after each scheduler event.
 CATEGORY = {

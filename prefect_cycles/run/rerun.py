@@ -16,10 +16,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import CycleError, PointError
-from .model import Workflow
-from .points import Point
-from .unroll import Instance, Unroller
+from ..cycling.points import Point
+from ..errors import CycleError, PointError
+from ..graph.model import Workflow
+from ..graph.unroll import Instance, Unroller
 
 _SELECTOR = re.compile(r"^\s*(?P<task>\*|[^\s\[\]]+)\s*(?:\[(?P<points>[^\[\]]*)\])?\s*$")
 

@@ -7,7 +7,7 @@ pictures are drawn here from the model, in two views:
 - the *definition* (``collapsed=True``): one node per task, edges labelled with
   their offset, output and optionality (``[-P1]``, ``:fail``, ``?``), tasks off
   the main recurrence marked with theirs (``prep (R1)``);
-- the *window*: the instances of :func:`~prefect_cycles.unroll.unroll`, grouped
+- the *window*: the instances of :func:`~prefect_cycles.graph.unroll.unroll`, grouped
   by cycle point left to right in time; optional edges dashed, conditional
   (``|``) edges dotted and labelled ``or``; instances that never run faded,
   with the reason.
@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .clock import clock_time, parse_offset
-from .errors import CycleError
-from .model import AllOf, AnyOf, ClockTrigger, Trigger, Workflow, triggers
-from .points import Point
-from .unroll import Expr, Instance, Need, Unroller, unroll
+from ..cycling.clock import clock_time, parse_offset
+from ..cycling.points import Point
+from ..errors import CycleError
+from ..graph.model import AllOf, AnyOf, ClockTrigger, Trigger, Workflow, triggers
+from ..graph.unroll import Expr, Instance, Need, Unroller, unroll
 
 if TYPE_CHECKING:
     import networkx as nx

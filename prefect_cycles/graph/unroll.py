@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
-from .clock import clock_time, parse_offset
-from .errors import CyclicDependencyError, ValidationError
+from ..cycling.clock import clock_time, parse_offset
+from ..cycling.points import Point
+from ..cycling.recurrence import Sequence
+from ..errors import CyclicDependencyError, ValidationError
 from .model import AllOf, AnyOf, ClockTrigger, Condition, Trigger, Workflow, triggers
-from .points import Point
-from .recurrence import Sequence
 
 if TYPE_CHECKING:
     import networkx as nx

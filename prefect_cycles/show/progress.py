@@ -3,7 +3,7 @@
 One table row per cycle point (done, running, waiting, failed, blocked, not
 run), an overall bar with the rate so far and an estimate of the time left,
 and at the end what failed or was blocked, and why. It renders a
-:class:`~prefect_cycles.tally.Tally` and knows nothing of Prefect: the runner
+:class:`~prefect_cycles.show.tally.Tally` and knows nothing of Prefect: the runner
 fills in the flow run's name, link and outcome.
 """
 
@@ -20,7 +20,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from .points import Point
+from ..cycling.points import Point
 from .tally import PointCount, Tally
 
 #: Columns of the per-point table, after the point itself.

@@ -31,7 +31,7 @@ from prefect.states import State
 from prefect.transactions import Transaction, get_transaction
 from prefect.utilities.annotations import NotSet
 
-from .errors import CycleError
+from ..errors import CycleError
 
 #: Name of the transaction value ``stop_cycling`` sets.
 STOP_FLAG = "prefect-cycles-stopped"

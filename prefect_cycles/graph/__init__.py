@@ -1,0 +1,1 @@
+"""The model: tasks, sequences, dependencies, outputs; validation and unrolling (no Prefect)."""

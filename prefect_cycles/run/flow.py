@@ -1,0 +1,341 @@
+"""The flow builder: a cyclic workflow becomes a real Prefect flow.
+
+Every task at every cycle point is a Prefect task run of its own, named
+``task[point]`` and tagged with its point, submitted by the scheduler as soon
+as its prerequisites are met, with its parents passed as ``wait_for`` so the
+UI draws the real edges. Cycles overlap wherever the graph allows, up to the
+runahead limit. The flow is a :class:`CyclicFlow` (a ``prefect.Flow``) whose
+parameters ``start``, ``stop`` and ``runahead`` choose each run's window.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from prefect import Flow, Task
+from prefect.states import Completed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from ..cycling.points import Point
+from ..errors import CycleError, ValidationError
+from ..graph.model import Workflow
+from .loop import run_cycles
+from .resume import Resume, mark_stop
+from .resume import result_storage as result_storage_option
+from .submit import DEFAULT_MAX_WORKERS, POINT_PARAM, PREVIOUS_PARAM, STOP_STATE
+
+if TYPE_CHECKING:
+    from ..show.render import Picture
+
+
+class CyclicFlow(Flow):
+    """A Prefect flow that runs a cyclic workflow; ``workflow`` holds its model."""
+
+    workflow: Workflow
+    implementations: dict[str, Task]
+
+    def _set_entrypoint_name(self) -> None:
+        """Name the function after the module variable holding this flow, for deployments."""
+        module = sys.modules.get(self.fn.__module__)
+        for var, value in vars(module).items() if module else ():
+            if value is self:
+                self.fn.__name__ = self.fn.__qualname__ = var
+                return
+
+    def to_deployment(self, *args: Any, **kwargs: Any) -> Any:
+        self._set_entrypoint_name()
+        return super().to_deployment(*args, **kwargs)
+
+    def serve(self, *args: Any, **kwargs: Any) -> Any:
+        self._set_entrypoint_name()
+        return super().serve(*args, **kwargs)
+
+    def picture(
+        self, start: object = None, stop: object = None, *, collapsed: bool = False
+    ) -> Picture:
+        """A picture of the cycle graph: the window START..STOP, or the definition.
+
+        Prefect's ``visualize()`` cannot see submitted tasks or ``wait_for``
+        edges, so this draws the model instead. The result shows itself in a
+        notebook, prints as text, and has ``.dot``, ``.mermaid``, ``.svg()``,
+        ``.png()`` and ``.save(path)``.
+        """
+        from ..show.render import picture
+
+        return picture(self.workflow, start, stop, collapsed=collapsed)
+
+
+def cyclic_flow(
+    *tasks: Task,
+    graph: Mapping[str, str] | None = None,
+    cylc: str | Path | None = None,
+    initial: object = None,
+    final: object = None,
+    runahead: str | None = None,
+    time_zone: str | None = None,
+    name: str | None = None,
+    task_runner: Any = None,
+    tag_points: bool = False,
+    xtriggers: Mapping[str, Any] | None = None,
+    resume: bool = True,
+    result_storage: str | Path | Any = None,
+    **flow_options: Any,
+) -> CyclicFlow:
+    """Build a Prefect flow that runs a cyclic workflow.
+
+    The workflow comes from one of three places: the ``@cycle`` rules on
+    ``tasks`` (decorator front end); a ``graph`` mapping recurrences to Cylc
+    graph strings, run by the ``tasks`` of the same names; or a ``cylc``
+    flow.cylc file, likewise. ``initial``/``final``/``runahead`` override a
+    flow.cylc's own. ``xtriggers`` declares the clock triggers a ``graph`` names
+    (``{"clock_1": "wall_clock(offset=PT1H)"}``; ``@wall_clock`` needs none).
+    Other keyword arguments go to ``prefect.Flow`` (``retries``, ``log_prints``,
+    ``description``...). The default task runner is a ``ThreadPoolTaskRunner``
+    with ``DEFAULT_MAX_WORKERS`` threads.
+
+    Each task run is named ``task[point]``. ``tag_points=True`` also tags it
+    ``point:<point>``; that is off by default because Prefect 3 treats every
+    tag as a concurrency-limit name, acquired through the API for each run,
+    and a new tag per point made a 20-point chain 7 to 35 times slower and
+    kept slowing the server afterwards (measured on Prefect 3.9.1); Prefect
+    also keeps one client thread alive per distinct tag set, so a long run
+    with ``tag_points=True`` grows by a thread per point.
+
+    ``resume=True`` (the default) makes a rerun of the flow skip what already
+    completed: each instance's result is persisted under a cache key of flow
+    name, task name and point plus Prefect's ``TASK_SOURCE``, and comes back
+    ``Cached`` (so give each cyclic flow its own ``name``). ``result_storage``
+    is where results go: a directory, a block slug ``type/name`` or a saved
+    storage block (default: Prefect's default result storage). A task with its
+    own ``cache_policy``/``cache_key_fn``/``persist_result`` keeps its rules. The
+    flow parameter ``rerun`` (``"foo[3..]"``, ``"*"``...) runs chosen instances
+    and everything downstream of them again. See :mod:`prefect_cycles.run.resume`.
+    """
+    if graph is not None and cylc is not None:
+        raise CycleError(
+            "give either graph= or cylc=, not both", fix="choose one source for the graph"
+        )
+    if graph is not None or cylc is not None:
+        from ..frontends.decorators import rules
+
+        ruled = [t.name for t in tasks if isinstance(t, Task) and rules(t)]
+        if ruled:
+            raise CycleError(
+                f"tasks with @cycle rules were given along with a graph: {', '.join(ruled)}",
+                task=ruled[0],
+                fix="use one front end: drop graph=/cylc= to use the @cycle rules, "
+                "or pass undecorated tasks",
+            )
+        workflow = _from_text(graph, cylc, initial, final, runahead, time_zone, name, xtriggers)
+        impls = _by_name(tasks)
+    else:
+        from ..frontends.decorators import build_workflow, task_map
+
+        if initial is None:
+            raise CycleError(
+                "a cyclic flow needs an initial cycle point",
+                fix="pass initial=, e.g. cyclic_flow(prep, foo, initial=1, final=4)",
+            )
+        workflow = build_workflow(
+            *tasks,
+            initial=initial,
+            final=final,
+            runahead=runahead or "P4",
+            time_zone=time_zone,
+            name=name,
+        )
+        impls = task_map(*tasks)
+    _check_implementations(workflow, impls)
+    flow_name = name or workflow.name
+    resumer = Resume(flow_name, result_storage_option(result_storage)) if resume else None
+    caller = sys._getframe(1).f_globals
+    fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer)
+    cflow = CyclicFlow(
+        fn,
+        name=flow_name,
+        task_runner=task_runner or ThreadPoolTaskRunner(max_workers=DEFAULT_MAX_WORKERS),
+        validate_parameters=True,
+        **flow_options,
+    )
+    cflow.workflow = workflow
+    cflow.implementations = impls
+    return cflow
+
+
+def _from_text(
+    graph: Mapping[str, str] | None,
+    cylc: str | Path | None,
+    initial: object,
+    final: object,
+    runahead: str | None,
+    time_zone: str | None,
+    name: str | None,
+    xtriggers: Mapping[str, Any] | None = None,
+) -> Workflow:
+    if cylc is not None:
+        from ..frontends.flowcylc import load_flow_cylc
+
+        workflow, _ = load_flow_cylc(Path(cylc))
+        if initial is not None or final is not None:
+            workflow = workflow.with_window(initial, final)
+        if runahead is not None:
+            workflow.runahead = runahead
+            workflow.runahead_points()
+        if name:
+            workflow.name = name
+        return workflow
+    from ..frontends.graphstring import from_graph
+
+    if initial is None:
+        raise CycleError(
+            "a cyclic flow needs an initial cycle point",
+            fix="pass initial=, e.g. cyclic_flow(graph={...}, initial=1, final=4)",
+        )
+    return from_graph(
+        graph,  # type: ignore[arg-type]
+        initial,
+        final,
+        runahead=runahead or "P4",
+        time_zone=time_zone,
+        name=name or "cyclic-workflow",
+        xtriggers=xtriggers,
+    )
+
+
+def _by_name(tasks: Iterable[Task]) -> dict[str, Task]:
+    impls: dict[str, Task] = {}
+    for t in tasks:
+        if not isinstance(t, Task):
+            raise CycleError(
+                f"{t!r} is not a Prefect task",
+                fix="pass the @task-decorated functions that run the graph's tasks",
+            )
+        if t.name in impls and impls[t.name] is not t:
+            raise ValidationError(
+                f"two different tasks are named {t.name!r}",
+                task=t.name,
+                fix="give one of them another name with @task(name=...)",
+            )
+        impls[t.name] = t
+    return impls
+
+
+def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> None:
+    missing = sorted(set(workflow.tasks) - set(impls))
+    if missing:
+        raise ValidationError(
+            f"the graph names tasks with no Prefect task to run them: {', '.join(missing)}",
+            task=missing[0],
+            fix="pass a @task for each (its name is the function name or @task(name=...))",
+        )
+    extra = sorted(set(impls) - set(workflow.tasks))
+    if extra:
+        raise ValidationError(
+            f"tasks given that the graph never names: {', '.join(extra)}",
+            task=extra[0],
+            fix="add them to the graph, or leave them out",
+        )
+    for name, t in impls.items():
+        for param in inspect.signature(t.fn).parameters.values():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                continue
+            fillable = param.name in (POINT_PARAM, PREVIOUS_PARAM) or param.name in workflow.tasks
+            if not fillable and param.default is param.empty:
+                raise ValidationError(
+                    f"task {name!r} has a parameter {param.name!r} the cyclic flow cannot fill",
+                    task=name,
+                    fix=f"give {param.name} a default, or name it 'point' (the cycle point), "
+                    "'previous' (its own result at the previous point) or after a parent task",
+                )
+            if (
+                param.name == PREVIOUS_PARAM or param.name in workflow.tasks
+            ) and param.default is param.empty:
+                raise ValidationError(
+                    f"task {name!r} parameter {param.name!r} has no value where that parent "
+                    "does not run (the first point, or a failed or optional parent)",
+                    task=name,
+                    fix=f"give it a default, e.g. {param.name}=None",
+                )
+
+
+def _flow_function(
+    workflow: Workflow,
+    impls: dict[str, Task],
+    name: str,
+    caller_globals: dict,
+    tag_points: bool,
+    resume: Resume | None = None,
+) -> Callable[..., Any]:
+    integer = workflow.cycling.mode == "integer"
+
+    def default(point: Point | None) -> Any:
+        if point is None:
+            return None
+        return point if integer else workflow.fmt(point)
+
+    def cycle_flow(
+        start: Any = None, stop: Any = None, runahead: Any = None, rerun: Any = None
+    ) -> Any:
+        return run_cycles(
+            workflow, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun
+        )
+
+    point_type = int | None if integer else str | None
+    cycle_flow.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(
+                "start",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=default(workflow.initial),
+                annotation=point_type,
+            ),
+            inspect.Parameter(
+                "stop",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=default(workflow.final),
+                annotation=point_type,
+            ),
+            inspect.Parameter(
+                "runahead",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=workflow.runahead,
+                annotation=str,
+            ),
+        ]
+        + (  # resumable flows can re-run chosen instances on purpose: see prefect_cycles.run.rerun
+            [
+                inspect.Parameter(
+                    "rerun",
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=None,
+                    annotation=list[str] | str | None,
+                )
+            ]
+            if resume is not None
+            else []
+        )
+    )
+    cycle_flow.__annotations__ = {"start": point_type, "stop": point_type, "runahead": str}
+    if resume is not None:
+        cycle_flow.__annotations__["rerun"] = list[str] | str | None
+    ident = "".join(c if c.isalnum() else "_" for c in name)
+    cycle_flow.__name__ = cycle_flow.__qualname__ = ident if ident.isidentifier() else "cycle_flow"
+    cycle_flow.__module__ = caller_globals.get("__name__", __name__)
+    cycle_flow.__doc__ = f"Run the cyclic workflow {name!r} from start to stop."
+    return cycle_flow
+
+
+def stop_cycling(result: Any = None, message: str | None = None) -> State:
+    """Return this from a task to end the cycling after its point ("loop until").
+
+    The task run completes with ``result`` as its result; instances already
+    started finish, and no instance at a later point starts.
+    """
+    mark_stop()  # so a resumed run that finds this result Cached stops there too
+    return Completed(
+        data=result, name=STOP_STATE, message=message or "cycling stopped by this task"
+    )

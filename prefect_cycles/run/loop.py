@@ -1,0 +1,201 @@
+"""The run loop: the body of every cyclic flow run.
+
+The scheduler says which instances are ready; the loop submits each as a
+Prefect task run (:mod:`prefect_cycles.run.submit`), waits for the next to
+finish or for the clock, feeds the outcome back, and ends with an honest
+final state: Completed only when every instance that could run completed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from prefect import Task, get_run_logger
+from prefect.futures import PrefectFuture
+from prefect.states import Failed
+
+from ..cycling.points import Point
+from ..graph.model import Workflow
+from ..graph.unroll import Instance
+from .rerun import parse_rerun
+from .resume import Resume
+from .scheduler import Scheduler
+from .submit import Submitter
+
+if TYPE_CHECKING:
+    pass
+
+
+#: Seconds between checks of whether a task run has started, done only for
+#: task runs whose ``:started`` output another instance waits for.
+STARTED_POLL = 0.2
+
+
+#: Seconds added to a clock wait, so the flow wakes just after the clock time, not before.
+CLOCK_SLACK = 0.01
+
+
+_watchers: list[Callable[[Scheduler], None]] = []
+
+
+@contextmanager
+def watching(callback: Callable[[Scheduler], None]) -> Iterator[None]:
+    """Call ``callback(scheduler)`` after every change while cyclic flows run in this process.
+
+    Flow bodies run in the calling process whatever the task runner, so a
+    progress view (``prefect-cycles run``) can read the scheduler's states.
+    """
+    _watchers.append(callback)
+    try:
+        yield
+    finally:
+        _watchers.remove(callback)
+
+
+def _notify(sched: Scheduler) -> None:
+    for callback in list(_watchers):
+        callback(sched)
+
+
+def run_cycles(
+    workflow: Workflow,
+    impls: Mapping[str, Task],
+    start: object = None,
+    stop: object = None,
+    runahead: str | None = None,
+    tag_points: bool = False,
+    *,
+    resume: Resume | None = None,
+    rerun: object = None,
+) -> Any:
+    """The body of a cyclic flow: schedule, submit and wait on every instance."""
+    logger = get_run_logger()
+    sched = Scheduler(workflow, start, stop, runahead)
+    chosen = parse_rerun(rerun, sched.unroller)  # type: ignore[arg-type]
+    fmt = workflow.fmt
+    window = f"{fmt(sched.unroller.start)} to " + (
+        fmt(sched.unroller.stop) if sched.unroller.stop is not None else "no stop point"
+    )
+    logger.info(
+        "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
+    )
+    submitter = Submitter(workflow, impls, tag_points, Resume.active(resume), chosen)
+    clock = _ClockLog(workflow)
+    done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
+    in_flight: dict[Instance, PrefectFuture] = {}
+    stopped_at: Point | None = None
+    while True:
+        for item in sched.ready():
+            fut = submitter.submit(item)
+            in_flight[item.instance] = fut
+            fut.add_done_callback(lambda _f, inst=item.instance: done.put(inst))
+        _notify(sched)
+        due = sched.next_clock()
+        if not in_flight and due is None:
+            break
+        if due is not None:
+            clock.announce(sched, logger)
+        watch = [i for i in sched.waiting_for_started if i in in_flight]
+        try:
+            finished = [done.get(timeout=_wait_time(due, sched, STARTED_POLL if watch else None))]
+        except queue.Empty:
+            for inst in watch:
+                if in_flight[inst].state.is_running():
+                    sched.started(inst)
+            continue
+        while True:
+            try:
+                finished.append(done.get_nowait())
+            except queue.Empty:
+                break
+        for inst in finished:
+            fut = in_flight.pop(inst)
+            fut.wait()
+            state = fut.state
+            sched.started(inst)
+            ok = state.is_completed()
+            sched.finished(inst, ok)
+            if not ok:
+                logger.warning(
+                    "%s[%s] ended %s: %s",
+                    inst.task,
+                    fmt(inst.point),
+                    state.name,
+                    state.message or "",
+                )
+            elif submitter.stopped_cycling(inst, state, logger):
+                stopped_at = inst.point if stopped_at is None else min(stopped_at, inst.point)
+                sched.stop_after(inst.point)
+                logger.info(
+                    "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
+                )
+        submitter.forget_except(sched)
+    submitter.report(logger)
+    return _outcome(sched, workflow, stopped_at, logger)
+
+
+def _wait_time(due: dt.datetime | None, sched: Scheduler, poll: float | None) -> float | None:
+    """Seconds to wait for a task run to end: until the next clock time at the latest.
+
+    An instance waiting for the clock is simply not submitted yet, so it holds
+    no worker thread; the flow's own thread sleeps on the done-queue instead.
+    """
+    if due is None:
+        return poll
+    until = max(0.0, (due - sched.now()).total_seconds()) + CLOCK_SLACK
+    return until if poll is None else min(poll, until)
+
+
+class _ClockLog:
+    """Logs "waiting for the clock" once per instance, not at every wake-up."""
+
+    def __init__(self, workflow: Workflow) -> None:
+        self.fmt = workflow.fmt
+        self.told: set[Instance] = set()
+
+    def announce(self, sched: Scheduler, logger: Any) -> None:
+        waiting = sched.waiting_for_clock()
+        for inst, due in waiting:
+            if inst not in self.told:
+                logger.info(
+                    "%s[%s] waiting for the clock until %s",
+                    inst.task,
+                    self.fmt(inst.point),
+                    due.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                )
+        self.told = {inst for inst, _ in waiting}
+
+
+def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, logger: Any) -> Any:
+    fmt = workflow.fmt
+
+    def label(inst: Instance) -> str:
+        return f"{inst.task}[{fmt(inst.point)}]"
+
+    for inst, reason in sched.never_run:
+        logger.warning("%s never runs: %s", label(inst), reason)
+    blocked = sched.blocked()
+    summary = {
+        "succeeded": sched.succeeded,
+        "failed": [label(i) for i in sched.failed],
+        "blocked": [label(i) for i, _ in blocked],
+        "never_run": [label(i) for i, _ in sched.never_run],
+        "stopped_at": None if stopped_at is None else fmt(stopped_at),
+    }
+    if not sched.failed and not blocked and not sched.stalled_by_runahead():
+        logger.info("All %d instances completed", sched.succeeded + sched.failed_ok)
+        return summary
+    parts = []
+    if sched.failed:
+        parts.append("failed: " + ", ".join(summary["failed"]))
+    if blocked:
+        parts.append("blocked: " + "; ".join(f"{label(i)} ({why})" for i, why in blocked))
+    if sched.stalled_by_runahead():
+        parts.append("later points were held back by the runahead limit")
+    message = "Cyclic workflow did not complete. " + ". ".join(parts)
+    logger.error(message)
+    return Failed(message=message, data=summary)

@@ -1,0 +1,165 @@
+"""Submitting instances as Prefect task runs: names, parents, arguments, outcomes.
+
+Each instance is submitted only once its parents are done, so no worker thread
+ever blocks on ``wait_for``; the parents are still passed as ``wait_for`` so
+the server stores the edges and the UI draws them.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import inspect
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from prefect import Task
+from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
+from prefect.states import State
+from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.utilities.annotations import allow_failure
+
+from ..cycling.points import Point
+from ..graph.model import Workflow
+from ..graph.unroll import Instance
+from .rerun import Rerun
+from .resume import CACHED, Resume, owns_caching, result_saved, stopped_when_cached
+from .scheduler import Ready, Scheduler
+
+if TYPE_CHECKING:
+    pass
+
+
+#: Worker threads of the default task runner. The scheduler submits only
+#: instances whose parents are done, so no thread ever blocks on ``wait_for``.
+DEFAULT_MAX_WORKERS = 16
+
+
+class Submitter:
+    """Turns a ready instance into a Prefect task run with its name, tags and inputs.
+
+    With ``resume``, each run carries its instance's cache policy (see
+    :mod:`prefect_cycles.run.resume`); instances chosen by ``rerun``, and every
+    instance downstream of one, refresh their cache so they run again.
+    """
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        impls: Mapping[str, Task],
+        tag_points: bool,
+        resume: Resume | None = None,
+        rerun: Rerun | None = None,
+    ) -> None:
+        self.workflow = workflow
+        self.tag_points = tag_points
+        self.resume = resume
+        self.rerun = rerun or Rerun()
+        self.impls = {n: resume.prepare(t) for n, t in impls.items()} if resume else dict(impls)
+        self._own = {n: owns_caching(t) for n, t in impls.items()}  # the user's caching rules
+        self.futures: dict[Instance, PrefectFuture] = {}
+        self.refreshed: set[Instance] = set()  # chosen for a rerun, or downstream of one
+        self.cached = 0
+        self._stores: dict[str, Any] = {}
+        self._params = {name: set(inspect.signature(t.fn).parameters) for name, t in impls.items()}
+        ctx = FlowRunContext.get()
+        self.process_pool = isinstance(ctx.task_runner if ctx else None, ProcessPoolTaskRunner)
+
+    def submit(self, item: Ready) -> PrefectFuture:
+        inst = item.instance
+        label = self.workflow.fmt(inst.point)
+        base = self.impls[inst.task]
+        task = copy.copy(base)
+        task.task_run_name = f"{inst.task}[{label}]"
+        if self.tag_points:
+            task.tags = set(base.tags) | {f"point:{label}"}
+        if self.resume is not None:
+            if not self._own[inst.task]:
+                task.cache_policy = self.resume.policy(inst.task, label)
+            if self.rerun.chosen(inst) or any(n.parent in self.refreshed for n in item.parents):
+                task.refresh_cache = True
+                self.refreshed.add(inst)
+        params = self._params[inst.task]
+        kwargs: dict[str, Any] = {}
+        if POINT_PARAM in params:
+            kwargs[POINT_PARAM] = to_python(inst.point)
+        wait_for = []
+        for need in item.parents:
+            fut = self.futures.get(need.parent)
+            if fut is None:
+                continue
+            state = fut.state
+            if not state.is_final():
+                continue  # a :started parent still running: ordering only, no wait
+            if not state.is_completed():
+                # A :failed or :finish trigger. The process pool cannot take
+                # allow_failure in wait_for, so there the edge goes undrawn.
+                if not self.process_pool:
+                    wait_for.append(allow_failure(fut))
+                continue
+            wait_for.append(fut)
+            parent = need.parent.task
+            key = PREVIOUS_PARAM if parent == inst.task else parent
+            if key in params and (key not in kwargs or need.parent.point > kwargs[key][0].point):
+                kwargs[key] = (need.parent, fut)
+        args = {k: v[1] if isinstance(v, tuple) else v for k, v in kwargs.items()}
+        fut = task.submit(**args, wait_for=wait_for)
+        self.futures[inst] = fut
+        return fut
+
+    def stopped_cycling(self, inst: Instance, state: State, logger: Any) -> bool:
+        """Whether a completed instance ends the cycling, fresh or restored from the cache.
+
+        Also counts restored instances and warns, naming the instance, when a
+        fresh result could not be saved: the work is done, but a rerun repeats it.
+        """
+        if self.resume is None:
+            return state.name == STOP_STATE
+        if state.name == CACHED:
+            self.cached += 1
+            store = self._stores.get(inst.task)
+            if store is None:
+                store = self._stores[inst.task] = self.resume.store_for(self.impls[inst.task])
+            return stopped_when_cached(state, store)
+        if self.impls[inst.task].persist_result and not result_saved(state):
+            logger.warning(
+                "%s[%s] completed but its result could not be saved, so a rerun will run it "
+                "again. Fix: return a value the result serializer can save (pickle by default), "
+                "or give the task result_serializer='json' or another serializer",
+                inst.task,
+                self.workflow.fmt(inst.point),
+            )
+        return state.name == STOP_STATE
+
+    def report(self, logger: Any) -> None:
+        if self.cached:
+            logger.info(
+                "%d instances completed in an earlier run and were restored from their "
+                "results (Cached)",
+                self.cached,
+            )
+
+    def forget_except(self, sched: Scheduler) -> None:
+        """Drop futures the scheduler no longer remembers (bounded memory)."""
+        if len(self.futures) > 2 * len(sched.remembered) + 64:
+            self.futures = {i: f for i, f in self.futures.items() if i in sched.remembered}
+            self.refreshed = {i for i in self.refreshed if i in sched.remembered}
+
+
+#: The state name a task run ends with when it stops the cycling.
+STOP_STATE = "StopCycling"
+
+
+#: Parameter names the flow fills in for a task body.
+POINT_PARAM = "point"
+
+
+PREVIOUS_PARAM = "previous"
+
+
+def to_python(point: Point) -> int | dt.datetime:
+    """A cycle point as task bodies receive it: an int, or an aware datetime."""
+    if isinstance(point, int):
+        return point
+    return dt.datetime.fromisoformat(str(point).replace("Z", "+00:00"))

@@ -1,0 +1,1 @@
+"""Showing: reference text, pictures, progress and the ``prefect-cycles`` command."""
