@@ -40,6 +40,7 @@ from typing import TypeAlias
 
 from metomi.isodatetime.data import Duration, TimePoint, TimeZone
 from metomi.isodatetime.dumpers import TimePointDumper
+from metomi.isodatetime.exceptions import IsodatetimeError
 from metomi.isodatetime.parsers import DurationParser, TimePointParser
 
 from ..errors import PointError
@@ -434,7 +435,16 @@ class DateTimeCycling(Cycling):
         return dur * -1 if negative else dur
 
     def format(self, point: Point) -> str:
-        return self._dumper.dump(point, self.dump_format)  # type: ignore[arg-type]
+        try:
+            return self._dumper.dump(point, self.dump_format)  # type: ignore[arg-type]
+        except (IsodatetimeError, ValueError, OverflowError):
+            year = getattr(point, "year", "?")
+            raise PointError(
+                f"a cycle point in the year {year} is outside the years 0 to 9999 that cycle "
+                "points can be written in",
+                fix="keep points and offsets within the years 0 to 9999 (a nearer final point, "
+                "or a smaller offset)",
+            ) from None
 
     def format_interval(self, interval: Interval) -> str:
         return str(interval)

@@ -28,6 +28,7 @@ from ..cycling.points import Cycling, DateTimeCycling, IntegerCycling, Point
 from ..errors import CycleError, GraphSyntaxError, PointError
 from ..graph.model import Workflow
 from .cylcfile import Item, Section, file_error, parse_sections, unquote, unquote_list
+from .cylcitems import check_items
 from .graphstring import add_graph
 
 __all__ = ["load_flow_cylc"]
@@ -42,6 +43,8 @@ _IGNORED_WHY = {
     "task parameters": "task parameters are not supported; write the tasks out by name",
     "scheduling": "a scheduling setting prefect-cycles does not use",
     "runtime": "prefect-cycles runs your Prefect tasks, not Cylc job settings",
+    "cylc": "Cylc 7's name for [scheduler], not read: rename it [scheduler]",
+    "visualization": "obsolete in Cylc 8",
 }
 
 
@@ -104,7 +107,9 @@ def _refuse_templates(text: str, source: str) -> None:
         raise GraphSyntaxError(
             f"{source}: templated flow.cylc ({first[2:]}) is not supported", fix=fix
         )
-    if any(mark in text for mark in _TEMPLATE_MARKS):
+    # Without a #!Jinja2 line Cylc reads the file as it is, so markup in comments is text.
+    uncommented = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    if any(mark in uncommented for mark in _TEMPLATE_MARKS):
         raise GraphSyntaxError(
             f"{source}: the file holds template markup ('{{{{' or '{{%'), which is not supported",
             fix=fix,
@@ -310,17 +315,6 @@ def _graph_sections(scheduling: Section, source: str, notices: list[str]) -> dic
     return {k: v for k, v in graph.items() if v.strip()}
 
 
-def _notice_ignored(root: Section, used: set[str], notices: list[str]) -> None:
-    """One notice for every item not read."""
-    for key, item in root.items.items():
-        notices.append(f"{key} (line {item.line}) ignored: it is outside any section")
-    for name, section in root.sections.items():
-        why = _IGNORED_WHY.get(name, "not a Cylc 8 flow.cylc section")
-        for path, _item in section.walk(f"[{name}]"):
-            if path not in used:
-                notices.append(f"{path} ignored ({why})")
-
-
 def _runahead(scheduling: Section, source: str, notices: list[str]) -> str:
     item = scheduling.items.get("runahead limit")
     if item is not None:
@@ -390,8 +384,6 @@ def _unused(root: Section, wf: Workflow, source: str) -> list[str]:
                 "tasks with no [runtime] entry (Cylc needs [scheduler]allow implicit tasks "
                 f"= True for these): {', '.join(implicit)}"
             )
-    for key, item in root.items.items():
-        notices.append(f"{key} (line {item.line}) ignored: it is outside any section")
     for name, section in root.sections.items():
         why = _IGNORED_WHY.get(name, "not a Cylc 8 flow.cylc section")
         notices.extend(
@@ -416,6 +408,7 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
         ) from None
     _refuse_templates(text, source)
     root = parse_sections(text.lstrip("\ufeff"), source)
+    check_items(root, source)
     scheduling = root.sections.get("scheduling")
     if scheduling is None:
         raise GraphSyntaxError(

@@ -548,4 +548,11 @@ def from_graph(
 ) -> Workflow:
     """A new workflow from graph sections; the initial point picks the cycling mode."""
     wf = Workflow.create(initial, final, time_zone=time_zone, runahead=runahead, name=name)
-    return add_graph(wf, graph, families, notices=notices, xtriggers=xtriggers)
+    add_graph(wf, graph, families, notices=notices, xtriggers=xtriggers)
+    if not wf.tasks:
+        raise GraphSyntaxError(
+            f"the graph of {name!r} has no tasks: "
+            + ("it has no sections" if not graph else "every section is empty"),
+            fix='give at least one task, e.g. {"P1": "foo[-P1] => foo"}',
+        )
+    return wf

@@ -129,17 +129,35 @@ Condition: TypeAlias = "Trigger | AllOf | AnyOf"
 
 def runahead_limit(text: str, cycling: Cycling) -> int | Interval:
     """Read a runahead limit: ``P4`` is four points past the oldest active one;
-    in date-time cycling a duration such as ``PT12H`` is a span of time."""
+    in date-time cycling a duration such as ``PT12H`` is a span of time.
+
+    As in Cylc 8, nothing else is a limit: no sign (``-PT6H`` is refused, as
+    Cylc refuses it), and no interval other than ``Pn`` in integer cycling.
+    """
     raw = str(text).strip()
     m = re.match(r"^P(\d+)$", raw)
     if m:
         return int(m.group(1))
+    fix = (
+        "use P4 (five active cycles)"
+        if cycling.mode == "integer"
+        else "use P4 (five active cycles) or a duration such as PT12H"
+    )
+    if raw.startswith(("-", "+")):
+        raise ValidationError(
+            f"runahead limit {raw!r} has a sign, and a limit is a count or a length of time",
+            fix=fix,
+        )
+    if cycling.mode == "integer":
+        raise ValidationError(
+            f"runahead limit {raw!r} is not a count of cycles (integer cycling takes only Pn)",
+            fix=fix,
+        )
     try:
         return cycling.interval(raw)
     except PointError:
         raise ValidationError(
-            f"runahead limit {raw!r} is neither a count of cycles nor an interval",
-            fix="use P4 (five active cycles) or, in date-time cycling, a duration like PT12H",
+            f"runahead limit {raw!r} is neither a count of cycles nor an interval", fix=fix
         ) from None
 
 
@@ -343,6 +361,7 @@ class Workflow:
                     text=source or None,
                     fix=f"add an offset, e.g. {target}[-P1] => {target}",
                 )
+            self._check_offset_in_years(trig, target)
             self.add_task(trig.task, None if trig.offset is not None else recurrence)
             if record_outputs:
                 # A ':finish' trigger reads as optional; it is a plain use of finished.
@@ -351,6 +370,25 @@ class Workflow:
         dep = Dependency(recurrence, target, condition, source)
         self.dependencies.append(dep)
         return dep
+
+    def _check_offset_in_years(self, trig: Trigger, target: str) -> None:
+        """Refuse an offset that takes the parent of every instance past year 9999 (or 0)."""
+        off = trig.offset
+        if off is None or self.cycling.mode == "integer":
+            return
+        for point in (self.initial, self.final):
+            if point is None:
+                continue
+            try:
+                self.cycling.format(off.resolve(point, self.initial, self.cycling))
+            except (PointError, ArithmeticError, ValueError):
+                raise GraphSyntaxError(
+                    f"the offset [{off}] of {trig.task} puts the parent of "
+                    f"{target}[{self.fmt(point)}] outside the years 0 to 9999 that cycle points "
+                    "can be written in",
+                    task=target,
+                    fix=f"use a smaller offset than {off}",
+                ) from None
 
     def add_clock_trigger(
         self,

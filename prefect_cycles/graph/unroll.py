@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import graphlib
 import heapq
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -162,6 +163,18 @@ class Unroller:
             self._seq_list[i].contains(inst.point) for i in seqs
         )
 
+    def first_point(
+        self, task: str | None, low: Point | None = None, high: Point | None = None
+    ) -> Point | None:
+        """The first point in the window and in ``[low, high]`` where ``task`` (None: any
+        task) runs, or None when there is none. Bounded: one look-up per sequence."""
+        lo = self.start if low is None or low < self.start else low
+        hi = self.stop if high is None or (self.stop is not None and high > self.stop) else high
+        seqs = self._task_seq_ids if task is None else self._task_seqs.get(task, frozenset())
+        found = [p for i in seqs if (p := self._seq_list[i].first_point(lo)) is not None]
+        best = min(found, default=None)
+        return None if best is None or (hi is not None and best > hi) else best
+
     def why_missing(self, inst: Instance) -> str:
         """Why an instance is not part of the run, for messages."""
         wf = self.workflow
@@ -201,7 +214,7 @@ class Unroller:
         for point, _ in self._active_points():
             yield point
 
-    def _plan(self, held: frozenset[int]) -> list[tuple[str, list[Condition]]]:
+    def _plan(self, held: frozenset[int], point: Point) -> list[tuple[str, list[Condition]]]:
         plan = self._plans.get(held)
         if plan is None:
             plan = [
@@ -209,6 +222,7 @@ class Unroller:
                 for name, seqs in self._task_seqs.items()
                 if seqs & held
             ]
+            _refuse_loop(plan, point, self.workflow)
             self._plans[held] = plan
         return plan
 
@@ -293,7 +307,7 @@ class Unroller:
                 point,
                 [
                     (Instance(name, point), self._prerequisite(conds, point) if conds else None)
-                    for name, conds in self._plan(held)
+                    for name, conds in self._plan(held, point)
                 ],
             )
 
@@ -427,6 +441,28 @@ def _topological_order(g: nx.DiGraph, workflow: Workflow) -> list[Instance]:
     except nx.NetworkXUnfeasible:
         _raise_loop(g, workflow)
         raise  # pragma: no cover - _raise_loop always raises
+
+
+def _refuse_loop(plan: list[tuple[str, list[Condition]]], point: Point, workflow: Workflow) -> None:
+    """Raise CyclicDependencyError if the tasks of one point depend on each other in a loop.
+
+    Checked once per distinct plan, when a run or a walk first meets it, so a
+    run refuses a loop as ``validate`` does instead of waiting on it for ever.
+    """
+    here = {name for name, _ in plan}
+    parents = {
+        name: {t.task for cond in conds for t in triggers(cond) if t.offset is None} & here
+        for name, conds in plan
+    }
+    try:
+        graphlib.TopologicalSorter(parents).prepare()
+    except graphlib.CycleError as exc:
+        loop = [f"{task}[{workflow.fmt(point)}]" for task in exc.args[1]]
+        raise CyclicDependencyError(
+            "tasks depend on each other in a loop: " + " => ".join(loop),
+            loop=loop,
+            fix="break the loop, e.g. make one dependency inter-cycle with an offset like [-P1]",
+        ) from None
 
 
 def _raise_loop(g: nx.DiGraph, workflow: Workflow) -> None:

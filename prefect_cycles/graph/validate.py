@@ -17,6 +17,10 @@ from .unroll import Instance, Unroller, never_runs, unroll
 #: Points unrolled to validate a workflow that has no final point.
 ENDLESS_WINDOW = 20
 
+#: A window longer than this is checked over its first points only, so that a
+#: far final point (``+P99999999999``) cannot make validation run for ever.
+LONG_WINDOW = 1000
+
 
 @dataclass(frozen=True)
 class NeverRuns:
@@ -34,14 +38,15 @@ def validate(workflow: Workflow, start: object = None, stop: object = None) -> l
     """Check ``workflow`` over ``[start, stop]``; raise CycleError, or return warnings.
 
     Without a stop or final point the first ``ENDLESS_WINDOW`` points are
-    checked, and instances blocked only because the check stops there are not
-    reported.
+    checked, in a window of more than ``LONG_WINDOW`` points the first
+    ``LONG_WINDOW`` (see :func:`window_notes`), and instances blocked only
+    because the check stops there are not reported.
     """
     u = Unroller(workflow, start, stop)
-    endless = u.stop is None
+    cut = _cut(u)
+    endless = cut is not None
     if endless:
-        pts = list(itertools.islice(u.points(), ENDLESS_WINDOW))
-        stop = pts[-1] if pts else u.start
+        stop = cut
     g = unroll(workflow, u.start, stop if endless else u.stop)
     out = []
     for inst, reason in never_runs(g):
@@ -50,3 +55,33 @@ def validate(workflow: Workflow, start: object = None, stop: object = None) -> l
             continue
         out.append(NeverRuns(inst, reason, f"{inst.task}[{workflow.fmt(inst.point)}]"))
     return out
+
+
+def _cut(u: Unroller) -> object:
+    """The last point checked when the check stops before the window's end, else None."""
+    size = ENDLESS_WINDOW if u.stop is None else LONG_WINDOW
+    pts = list(itertools.islice(u.points(), size + (u.stop is not None)))
+    if u.stop is not None and len(pts) <= size:
+        return None
+    return pts[size - 1] if len(pts) >= size else (pts[-1] if pts else u.start)
+
+
+def window_notes(workflow: Workflow, start: object = None, stop: object = None) -> list[str]:
+    """What a check of the window leaves out, and a warning when nothing at all runs in it."""
+    u = Unroller(workflow, start, stop)
+    fmt = workflow.fmt
+    window = f"{fmt(u.start)} to " + (fmt(u.stop) if u.stop is not None else "no stop point")
+    notes = []
+    if u.first_point(None) is None:
+        notes.append(
+            f"WARNING: no instance of any task falls in the window {window}, so a run does "
+            "nothing. Fix: choose start/stop points where tasks run"
+        )
+    elif u.stop is not None:
+        cut = _cut(u)
+        if cut is not None:
+            notes.append(
+                f"NOTE: the window {window} has more than {LONG_WINDOW} cycle points; checked "
+                f"the first {LONG_WINDOW} (to {fmt(cut)}). Give --stop to check another span"
+            )
+    return notes

@@ -11,12 +11,13 @@ parameters ``start``, ``stop`` and ``runahead`` choose each run's window.
 from __future__ import annotations
 
 import inspect
+import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from prefect import Flow, Task
+from prefect import Flow, Task, get_run_logger
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
@@ -24,6 +25,7 @@ from ..cycling.points import Point
 from ..errors import CycleError, ValidationError
 from ..graph.model import Workflow
 from .loop import run_cycles
+from .params import check_parameters
 from .resume import Resume, mark_stop
 from .resume import result_storage as result_storage_option
 from .submit import DEFAULT_MAX_WORKERS, POINT_PARAM, PREVIOUS_PARAM, STOP_STATE
@@ -31,12 +33,20 @@ from .submit import DEFAULT_MAX_WORKERS, POINT_PARAM, PREVIOUS_PARAM, STOP_STATE
 if TYPE_CHECKING:
     from ..show.render import Picture
 
+logger = logging.getLogger(__name__)
+
 
 class CyclicFlow(Flow):
     """A Prefect flow that runs a cyclic workflow; ``workflow`` holds its model."""
 
     workflow: Workflow
     implementations: dict[str, Task]
+    #: What a flow.cylc held that has no effect here (scripts, platforms...), one line each.
+    notices: list[str]
+
+    def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Check start, stop, runahead and rerun ourselves first (see :mod:`.params`)."""
+        return super().validate_parameters(check_parameters(self.workflow, parameters))
 
     def _set_entrypoint_name(self) -> None:
         """Name the function after the module variable holding this flow, for deployments."""
@@ -130,7 +140,9 @@ def cyclic_flow(
                 fix="use one front end: drop graph=/cylc= to use the @cycle rules, "
                 "or pass undecorated tasks",
             )
-        workflow = _from_text(graph, cylc, initial, final, runahead, time_zone, name, xtriggers)
+        workflow, notices = _from_text(
+            graph, cylc, initial, final, runahead, time_zone, name, xtriggers
+        )
         impls = _by_name(tasks)
     else:
         from ..frontends.decorators import build_workflow, task_map
@@ -149,11 +161,12 @@ def cyclic_flow(
             name=name,
         )
         impls = task_map(*tasks)
+        notices = []
     _check_implementations(workflow, impls)
     flow_name = name or workflow.name
     resumer = Resume(flow_name, result_storage_option(result_storage)) if resume else None
     caller = sys._getframe(1).f_globals
-    fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer)
+    fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer, notices)
     cflow = CyclicFlow(
         fn,
         name=flow_name,
@@ -163,6 +176,7 @@ def cyclic_flow(
     )
     cflow.workflow = workflow
     cflow.implementations = impls
+    cflow.notices = notices
     return cflow
 
 
@@ -175,11 +189,14 @@ def _from_text(
     time_zone: str | None,
     name: str | None,
     xtriggers: Mapping[str, Any] | None = None,
-) -> Workflow:
+) -> tuple[Workflow, list[str]]:
+    """The workflow of a graph or flow.cylc, and the flow.cylc's notices (logged here)."""
     if cylc is not None:
         from ..frontends.flowcylc import load_flow_cylc
 
-        workflow, _ = load_flow_cylc(Path(cylc))
+        workflow, notices = load_flow_cylc(Path(cylc))
+        for note in notices:
+            logger.info("%s: %s", cylc, note)
         if initial is not None or final is not None:
             workflow = workflow.with_window(initial, final)
         if runahead is not None:
@@ -187,7 +204,7 @@ def _from_text(
             workflow.runahead_points()
         if name:
             workflow.name = name
-        return workflow
+        return workflow, notices
     from ..frontends.graphstring import from_graph
 
     if initial is None:
@@ -195,7 +212,7 @@ def _from_text(
             "a cyclic flow needs an initial cycle point",
             fix="pass initial=, e.g. cyclic_flow(graph={...}, initial=1, final=4)",
         )
-    return from_graph(
+    wf = from_graph(
         graph,  # type: ignore[arg-type]
         initial,
         final,
@@ -204,6 +221,7 @@ def _from_text(
         name=name or "cyclic-workflow",
         xtriggers=xtriggers,
     )
+    return wf, []
 
 
 def _by_name(tasks: Iterable[Task]) -> dict[str, Task]:
@@ -225,6 +243,11 @@ def _by_name(tasks: Iterable[Task]) -> dict[str, Task]:
 
 
 def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> None:
+    if not workflow.tasks:
+        raise ValidationError(
+            f"the cyclic flow {workflow.name!r} has no tasks, so a run would do nothing",
+            fix="pass @task functions with @cycle rules, or a graph= or cylc= that names tasks",
+        )
     missing = sorted(set(workflow.tasks) - set(impls))
     if missing:
         raise ValidationError(
@@ -239,11 +262,27 @@ def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> Non
             task=extra[0],
             fix="add them to the graph, or leave them out",
         )
+    reserved = sorted(set(workflow.tasks) & {POINT_PARAM, PREVIOUS_PARAM})
+    if reserved:
+        raise ValidationError(
+            f"task {reserved[0]!r} has a reserved name: a task body's parameter "
+            f"{reserved[0]!r} is the cycle point or its previous result, not a parent's result",
+            task=reserved[0],
+            fix=f"rename the task, e.g. @task(name='{reserved[0]}_task'), and use that name "
+            "in the graph",
+        )
     for name, t in impls.items():
         for param in inspect.signature(t.fn).parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
             fillable = param.name in (POINT_PARAM, PREVIOUS_PARAM) or param.name in workflow.tasks
+            if fillable and param.kind is param.POSITIONAL_ONLY:
+                raise ValidationError(
+                    f"task {name!r} parameter {param.name!r} is positional-only, but the cyclic "
+                    "flow passes it by name",
+                    task=name,
+                    fix=f"remove the '/' after {param.name} in the definition of {t.fn.__name__}",
+                )
             if not fillable and param.default is param.empty:
                 raise ValidationError(
                     f"task {name!r} has a parameter {param.name!r} the cyclic flow cannot fill",
@@ -269,6 +308,7 @@ def _flow_function(
     caller_globals: dict,
     tag_points: bool,
     resume: Resume | None = None,
+    notices: list[str] | None = None,
 ) -> Callable[..., Any]:
     integer = workflow.cycling.mode == "integer"
 
@@ -280,6 +320,10 @@ def _flow_function(
     def cycle_flow(
         start: Any = None, stop: Any = None, runahead: Any = None, rerun: Any = None
     ) -> Any:
+        if notices:
+            get_run_logger().info(
+                "%d flow.cylc setting(s) have no effect here: %s", len(notices), "; ".join(notices)
+            )
         return run_cycles(
             workflow, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun
         )

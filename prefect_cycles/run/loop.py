@@ -83,6 +83,12 @@ def run_cycles(
     logger.info(
         "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
     )
+    if sched.unroller.first_point(None) is None:
+        logger.warning(
+            "No instance of any task falls in the window %s, so nothing runs. Fix: choose "
+            "start/stop points where tasks run (prefect-cycles graph shows them)",
+            window,
+        )
     submitter = Submitter(workflow, impls, tag_points, Resume.active(resume), chosen)
     clock = _ClockLog(workflow)
     done: queue.SimpleQueue[Instance] = queue.SimpleQueue()

@@ -95,7 +95,31 @@ def _selector(text: str, unroller: Unroller) -> Selector:
                     fix="choose an instance inside the window, or widen it with start=/stop=",
                 )
     _check_in_window(sel, unroller, text)
+    if unroller.first_point(sel.task, sel.low, sel.high) is None:
+        wf = unroller.workflow
+        what = f"no instance of {sel.task}" if sel.task is not None else "no instance"
+        span = _span(wf, sel.low, sel.high)
+        raise CycleError(
+            f"rerun {text!r} selects nothing: {what} runs {span} in this run's window "
+            f"({_window(unroller)})",
+            task=sel.task,
+            fix="choose points where the task runs (prefect-cycles graph shows them), "
+            "or widen the window with start=/stop=",
+        )
     return sel
+
+
+def _span(wf: Workflow, low: Point | None, high: Point | None) -> str:
+    if low is not None and high is not None:
+        return f"at {wf.fmt(low)}" if low == high else f"from {wf.fmt(low)} to {wf.fmt(high)}"
+    if low is not None:
+        return f"from {wf.fmt(low)} on"
+    return f"up to {wf.fmt(high)}" if high is not None else "at any point"
+
+
+def _window(unroller: Unroller) -> str:
+    wf, stop = unroller.workflow, unroller.stop
+    return f"{wf.fmt(unroller.start)} to " + (wf.fmt(stop) if stop is not None else "no stop point")
 
 
 def _range(
@@ -143,9 +167,8 @@ def _check_in_window(sel: Selector, unroller: Unroller, text: str) -> None:
     if (sel.high is not None and sel.high < start) or (
         sel.low is not None and stop is not None and sel.low > stop
     ):
-        window = f"{wf.fmt(start)} to " + (wf.fmt(stop) if stop is not None else "no stop point")
         raise CycleError(
-            f"rerun {text!r} selects nothing in this run's window ({window})",
+            f"rerun {text!r} selects nothing in this run's window ({_window(unroller)})",
             task=sel.task,
             point=wf.fmt(sel.low if sel.low is not None else sel.high),  # type: ignore[arg-type]
             fix="choose points inside the window, or widen it with start=/stop=",

@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from ..cycling.clock import utc_now
 from ..cycling.points import Point
+from ..errors import ValidationError
 from ..graph.model import Workflow, runahead_limit
 from ..graph.unroll import Expr, Instance, Need, Unroller, evaluate, needs
+
+#: The most cycle points a runahead limit may keep active at once. A larger
+#: limit over a longer window would spawn instances without end (with no final
+#: point, ``P99999999999999999999`` spawned for ever and never ran a task).
+MAX_ACTIVE_POINTS = 10_000
 
 #: Outputs an instance has reached in each terminal state.
 SUCCEEDED = frozenset({"started", "succeeded", "finished"})
@@ -57,6 +64,7 @@ class Scheduler:
         self.now = now  # the wall clock, for clock triggers (injectable for tests)
         self.unroller = Unroller(workflow, start, stop)
         self.runahead = runahead_limit(runahead or workflow.runahead, workflow.cycling)
+        self._check_runahead(runahead or workflow.runahead)
         self._cycles = self.unroller.cycles()
         self._next: tuple[Point, list] | None = next(self._cycles, None)
         self._active: deque[Point] = deque()  # spawned points with unfinished work, in order
@@ -261,6 +269,32 @@ class Scheduler:
         if rec.state == "failed" and optional.get("succeeded") and not required:
             return True
         return all(o in rec.outputs for o in required)
+
+    def _check_runahead(self, text: str) -> None:
+        """Refuse a limit that lets more than MAX_ACTIVE_POINTS points be active (bounded check)."""
+        limit = self.runahead
+        points = self.unroller.points()
+        if isinstance(limit, int):
+            if limit < MAX_ACTIVE_POINTS:
+                return
+        else:
+            try:
+                end = self.workflow.cycling.add(self.unroller.start, limit)
+            except (ArithmeticError, ValueError):
+                end = None  # past any date isodatetime can hold: every point is within it
+            if end is not None:
+                points = itertools.takewhile(lambda p: p <= end, points)
+        # More points than the cap, all within the limit: the limit would let them all spawn.
+        count = sum(1 for _ in itertools.islice(points, MAX_ACTIVE_POINTS + 1))
+        if count > MAX_ACTIVE_POINTS:
+            wf = self.workflow
+            stop = wf.fmt(self.unroller.stop) if self.unroller.stop is not None else "no stop point"
+            raise ValidationError(
+                f"runahead limit {text!r} lets more than {MAX_ACTIVE_POINTS} cycle points be "
+                f"active at once over the window {wf.fmt(self.unroller.start)} to {stop}, so "
+                "the run would spawn instances without end before running any",
+                fix="use a smaller runahead limit such as P4, or give a final or stop point",
+            )
 
     def _within_runahead(self, point: Point) -> bool:
         if self.cut is not None and point > self.cut:

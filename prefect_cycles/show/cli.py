@@ -89,10 +89,9 @@ def graph(
 
         data = picture(wf, start, stop, collapsed=collapsed).render(fmt)
     if output is not None:
-        if isinstance(data, bytes):
-            output.write_bytes(data)
-        else:
-            output.write_text(data, encoding="utf-8")
+        from .render import write_picture
+
+        write_picture(output, data)
     elif isinstance(data, bytes):
         if sys.stdout.isatty():
             raise CycleError(
@@ -136,15 +135,19 @@ def validate(source: Source, start: str | None = None, stop: str | None = None) 
     start
         First cycle point to check (default: the initial point).
     stop
-        Last cycle point to check (default: the final point, or 20 points on).
+        Last cycle point to check (default: the final point, or 20 points on; a window
+        of more than 1000 points is checked over its first 1000).
     """
     from ..graph.validate import validate as check
+    from ..graph.validate import window_notes
     from .sources import load_workflow
 
     wf, notices = load_workflow(source)
     for note in notices:
         print(f"NOTICE: {note}")
     warnings = check(wf, start, stop)
+    for note in window_notes(wf, start, stop):
+        print(note)
     for w in warnings:
         print(f"WARNING: {w}")
     print(

@@ -175,12 +175,7 @@ class Picture:
     def save(self, path: str | Path) -> Path:
         """Write the picture to ``path`` in the format its suffix names; returns the path."""
         path = Path(path)
-        fmt = format_for(path)
-        data = self.render(fmt)
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
+        write_picture(path, self.render(format_for(path)))
         return path
 
     def __str__(self) -> str:
@@ -202,6 +197,23 @@ class Picture:
         if shutil.which("dot"):
             bundle["image/svg+xml"] = self.svg()
         return bundle
+
+
+def write_picture(path: Path, data: str | bytes) -> None:
+    """Write a rendered picture, or raise RenderError naming the file and the OS's reason."""
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        missing = not path.parent.is_dir()
+        raise RenderError(
+            f"cannot write the picture to {str(path)!r}: {exc.strerror or exc}",
+            fix=f"create the directory {str(path.parent)!r} first, or choose another path"
+            if missing
+            else "choose a path you can write to",
+        ) from None
 
 
 def format_for(path: Path) -> str:

@@ -96,6 +96,12 @@ def _import_object(path: Path, name: str, source: str) -> object:
         spec.loader.exec_module(module)
     except CycleError:
         raise
+    except SystemExit as exc:
+        raise SourceError(
+            f"importing {str(path)!r} called sys.exit({exc.code!r}), so it has no {name!r} to load",
+            text=source,
+            fix="put the code that runs the script under if __name__ == '__main__':",
+        ) from None
     except Exception as exc:
         raise SourceError(
             f"importing {str(path)!r} failed: {type(exc).__name__}: {exc}",
