@@ -16,6 +16,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prefect import task
 
 from prefect_cycles import CycleError, cyclic_flow, from_graph, load_flow_cylc
@@ -648,3 +650,76 @@ def test_a_workflow_with_no_instances_validates_with_a_warning(tmp_path: Path):
     out = cli("validate", str(path))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "WARNING: no instance" in out.stdout and "1 to 4" in out.stdout
+
+
+# -- 5. fuzzing: whatever the input, a result or a CycleError, in bounded time --------------
+
+_TRICKY = (
+    ["P4", "-PT6H", "-P1", "P99999999999999999999", "PT6H", "P1D2", "abc", "20200101T00Z",
+     "a[2..2]", "*[9..]", "a[..0]", "", " ", "+P99999Y", "1", "4", "b[3]", "a, b[2..]"]
+)  # fmt: skip
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**25), 10**25),
+    st.floats(allow_nan=True),
+    st.text(max_size=30),
+    st.sampled_from(_TRICKY),
+    st.lists(st.one_of(st.text(max_size=8), st.integers()), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
+)
+_WORKFLOWS = {
+    "integer": lambda: from_graph({"R1": "a", "P1": "b[-P1] => b"}, 1, None, name="fz-int"),
+    "datetime": lambda: from_graph(
+        {"PT12H": "a => b"}, "20200101T00Z", "20200103T00Z", name="fz-dt"
+    ),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(sorted(_WORKFLOWS)),
+    st.dictionaries(st.sampled_from(["start", "stop", "runahead", "rerun"]), _ANY_VALUE),
+)
+def test_fuzzed_flow_parameters_give_a_window_or_a_cycle_error(mode, params):
+    """What the flow does with its parameters before any task, without Prefect."""
+    from prefect_cycles.run.params import check_parameters
+    from prefect_cycles.run.rerun import parse_rerun
+    from prefect_cycles.run.scheduler import Scheduler
+
+    wf = _WORKFLOWS[mode]()
+    try:
+        checked = check_parameters(wf, params)
+        sched = Scheduler(wf, checked.get("start"), checked.get("stop"), checked.get("runahead"))
+        parse_rerun(checked.get("rerun"), sched.unroller)
+        sched.ready()
+    except CycleError as exc:
+        assert str(exc)
+    else:
+        assert not isinstance(params.get("start"), (bool, float))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=12),
+        st.builds(
+            "{}[{}]".format,
+            st.sampled_from(["a", "b", "*", "c"]),
+            st.sampled_from(["1", "2", "2..2", "3..", "..0", "0..9", "5..2", "x", "", "9..", ":"]),
+        ),
+    )
+)
+def test_fuzzed_rerun_selectors_select_something_or_fail(selector):
+    """A selector either chooses at least one instance of the window or is a CycleError."""
+    from prefect_cycles.graph.unroll import Unroller
+    from prefect_cycles.run.rerun import parse_rerun
+
+    u = Unroller(from_graph({"R1": "a", "P2": "b"}, 1, 6, name="fz-rerun"))
+    try:
+        rerun = parse_rerun(selector, u)
+    except CycleError as exc:
+        assert str(exc)
+        return
+    if rerun:
+        assert any(rerun.chosen(inst) for inst, _ in u.walk())

@@ -13,10 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
 from prefect_cycles.errors import CycleError, GraphSyntaxError, PointError, ValidationError
 from prefect_cycles.frontends.flowcylc import load_flow_cylc
 from prefect_cycles.graph.model import AllOf, AnyOf, Trigger, Workflow
-from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
+from prefect_cycles.graph.validate import validate, window_notes
+from prefect_cycles.run.scheduler import Scheduler
 
 DATA = Path(__file__).parent / "data" / "flowcylc"
 
@@ -523,28 +525,38 @@ def test_bad_inheritance(tmp_path, runtime, fragment):
 
 FUZZ_SCHEDULER = st.sampled_from(
     ["cycle point time zone = +05", "cycle point time zone = Z", "UTC mode = False",
-     "allow implicit tasks = True", "cycle point time zone = nowhere"]
+     "allow implicit tasks = True", "cycle point time zone = nowhere",
+     "cycle point time zon = Z", "[[events]]", "[[evnts]]"]
 )  # fmt: skip
 FUZZ_SCHEDULING = st.sampled_from(
     ["cycling mode = integer", "cycling mode = integer", "cycling mode = gregorian",
      "cycling mode = 360day", "initial cycle point = 1", "initial cycle point = 20200101T00",
      "initial cycle point = now", "final cycle point = +P3", "final cycle point = +P1D",
      "final cycle point = 0", "runahead limit = P2", "runahead limit = PT6H",
-     "max active cycle points = 2", "hold after cycle point = 3"]
+     "max active cycle points = 2", "hold after cycle point = 3",
+     # issue 10: typos, signs, sizes past what can run or be written
+     "final cycle piont = 4", "runahead limt = P2", "cycling mod = integer",
+     "runahead limit = -PT6H", "runahead limit = -P1", "runahead limit = P99999999999999999999",
+     "final cycle point = +P99999999999", "final cycle point = +P99999Y",
+     "[[special tasks]]", "[[grpah]]"]
 )  # fmt: skip
 FUZZ_GRAPH = st.sampled_from(
     ['R1 = "prep => foo"', "P1 = foo[-P1] => foo => bar", "P1 = FAM:succeed-all => x",
      "P2 = x => FAM", "PT6H = a[-PT6H] => a", "R1/$ = fin", "T00 = a", "P1 = a => b | c",
      "P1 = foo => foo", "P1 = m1? => x", "+P1/P2 = a:fail? => b", 'R1 = """\n  a =>\n  b\n"""',
-     "P1!3 = c", "R1, P1 = d", "P1 = @clock & a => b", "P1 = FAM => x"]
+     "P1!3 = c", "R1, P1 = d", "P1 = @clock & a => b", "P1 = FAM => x",
+     "PT6H = a[+P99999Y] => b", "P1 = a[+P99999999999] => b", "P1 = a => b => a",
+     'P1 = ""', "P1 = point => previous", "P1 = a  # see {{docs}}"]
 )  # fmt: skip
 FUZZ_RUNTIME = st.sampled_from(
     ["[[FAM]]", "[[m1, m2]]\n        inherit = FAM", "[[x]]\n        script = true",
+     "[[m1]]\n        inhreit = FAM", "[[x]]\n        [[[enviroment]]]\n            A = 1",
      "[[m1]]\n        inherit = NOPE", "[[FAM]]\n        inherit = m1",
      "[[root]]\n        [[[environment]]]\n            A = 1"]
 )  # fmt: skip
 FUZZ_JUNK = st.sampled_from(
     ["# comment", "", "[[graph]]]", "= nothing", "key = 'open", 'R1 = """', "script = a \\",
+     "# {{ jinja2 }} in a comment", "{% if x %}", "[runtim]",
      "[[[deep]]]", "[meta]", "title = x"]
 )  # fmt: skip
 
@@ -577,5 +589,11 @@ def test_any_text_gives_a_workflow_or_a_cycle_error(tmp_path, text):
         wf, notices = load_flow_cylc(path)
     except CycleError as exc:
         assert str(exc)
-    else:
-        assert isinstance(wf, Workflow) and all(isinstance(n, str) for n in notices)
+        return
+    assert isinstance(wf, Workflow) and all(isinstance(n, str) for n in notices)
+    try:  # and checking what loaded ends, in bounded time, with warnings or a CycleError
+        validate(wf)
+        window_notes(wf)
+        Scheduler(wf).ready()
+    except CycleError as exc:
+        assert str(exc)

@@ -45,7 +45,8 @@ class CyclicFlow(Flow):
     notices: list[str]
 
     def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
-        """Check start, stop, runahead and rerun ourselves first (see :mod:`.params`)."""
+        """Check start, stop, runahead and rerun first, so a bad value fails the run with a
+        CycleError naming the parameter, before pydantic coerces it (``start=True`` to 1)."""
         return super().validate_parameters(check_parameters(self.workflow, parameters))
 
     def _set_entrypoint_name(self) -> None:

@@ -3,9 +3,9 @@
 Prefect validates flow parameters with pydantic, which turns ``start=True``
 into point 1 without a word and answers ``runahead=5`` with a pydantic error
 that says nothing of cycling. These checks run first, in
-:meth:`CyclicFlow.validate_parameters <prefect_cycles.run.flow.CyclicFlow>`,
-for plain calls and deployment runs alike, and fail the flow run before any
-task starts with one message naming the parameter, the value and what it takes.
+``CyclicFlow.validate_parameters``, for plain calls and deployment runs alike,
+and fail the flow run before any task starts with one message naming the
+parameter, the value and what it takes.
 """
 
 from __future__ import annotations
