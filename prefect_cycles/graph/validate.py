@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from ..cycling.points import Point
 from .model import Workflow
 from .unroll import Instance, Unroller, never_runs, unroll
 
@@ -57,7 +58,7 @@ def validate(workflow: Workflow, start: object = None, stop: object = None) -> l
     return out
 
 
-def _cut(u: Unroller) -> object:
+def _cut(u: Unroller) -> Point | None:
     """The last point checked when the check stops before the window's end, else None."""
     size = ENDLESS_WINDOW if u.stop is None else LONG_WINDOW
     pts = list(itertools.islice(u.points(), size + (u.stop is not None)))
