@@ -723,3 +723,32 @@ def test_fuzzed_rerun_selectors_select_something_or_fail(selector):
         return
     if rerun:
         assert any(rerun.chosen(inst) for inst, _ in u.walk())
+
+
+_DT_ATOMS = st.sampled_from(
+    ["a", "b", "c", "a[-PT12H]", "b[+PT12H]", "a[+P99999Y]", "b[-P9999Y]", "c[+P7000Y]",
+     "a[^]", "b[^+P99999Y]", "c[99991231T00Z]", "a[20200101T12Z]", "a:fail?", "b:start"]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(_DT_ATOMS, st.sampled_from([" => ", " & ", " | "])), min_size=1),
+    _DT_ATOMS,
+    st.sampled_from([None, "20200102T00Z", "+P9000Y", "99991231T00Z"]),
+)
+def test_fuzzed_date_time_offsets_build_validate_and_spawn_or_fail_cleanly(
+    parts, last, final
+):
+    """Offsets near and past year 9999: a workflow that validates and spawns, or a CycleError."""
+    from prefect_cycles.graph.validate import validate, window_notes
+    from prefect_cycles.run.scheduler import Scheduler
+
+    text = "".join(a + glue for a, glue in parts) + last
+    try:
+        wf = from_graph({"PT12H": text}, "20200101T00Z", final, name="fz-years")
+        validate(wf)
+        window_notes(wf)
+        Scheduler(wf).ready()
+    except CycleError as exc:
+        assert str(exc)

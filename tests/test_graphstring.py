@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
 from prefect_cycles.errors import CycleError, GraphSyntaxError
 from prefect_cycles.frontends.graphstring import add_graph, from_graph, parse_node
 from prefect_cycles.graph.model import AllOf, AnyOf, Offset, Trigger, Workflow
-from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
 
 INT = IntegerCycling()
 FAMS = {"FAM": ["m1", "m2"]}
@@ -520,6 +520,7 @@ GRAPH_ATOMS = st.sampled_from(
         "a", "b", "c", "FAM", "a[-P1]", "b[+P1]", "c[^]", "a[2]", "b[-PT6H]", "a:fail",
         "b:fail?", "c?", "a:start", "b:finish", "FAM:succeed-all", "FAM:fail-any?",
         "FAM:finish-all", "@x", "!a", "a[", "a:", ":b", "a b", "x<m>",
+        "a[+P99999999999]", "b[-P99999999999999999999]", "point", "previous", "c[+P0]",
     ]
 )  # fmt: skip
 GRAPH_GLUE = st.sampled_from(
