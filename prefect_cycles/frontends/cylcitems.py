@@ -13,6 +13,7 @@ their top: what they hold is only noticed.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import GraphSyntaxError
@@ -127,9 +128,9 @@ def _check(section: Section, spec: _Spec, path: str, source: str) -> None:
 
 
 def _illegal(
-    source: str, line: int, where: str, name: str, known: object, kind: str
+    source: str, line: int, where: str, name: str, known: Iterable[str], kind: str
 ) -> GraphSyntaxError:
-    names = sorted(known)  # type: ignore[call-overload]
+    names = sorted(known)
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if close:
         problem = f"unknown {kind} {where} (did you mean {close[0]!r}?)"
