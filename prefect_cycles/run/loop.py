@@ -80,15 +80,16 @@ def run_cycles(
     window = f"{fmt(sched.unroller.start)} to " + (
         fmt(sched.unroller.stop) if sched.unroller.stop is not None else "no stop point"
     )
+    if sched.unroller.first_point(None) is None:
+        logger.warning(
+            "No instance of any task falls in the window %s of %s, so nothing runs. Fix: choose "
+            "start/stop points where tasks run (prefect-cycles graph shows them)",
+            window,
+            workflow.name,
+        )
     logger.info(
         "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
     )
-    if sched.unroller.first_point(None) is None:
-        logger.warning(
-            "No instance of any task falls in the window %s, so nothing runs. Fix: choose "
-            "start/stop points where tasks run (prefect-cycles graph shows them)",
-            window,
-        )
     submitter = Submitter(workflow, impls, tag_points, Resume.active(resume), chosen)
     clock = _ClockLog(workflow)
     done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
