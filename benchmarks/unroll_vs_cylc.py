@@ -118,8 +118,8 @@ def timed(cmd: list[str], repeat: int, **kw) -> tuple[float, str]:
 
 def in_process(src: Path, n: int, repeat: int) -> tuple[float, str]:
     from prefect_cycles.frontends.flowcylc import load_flow_cylc
-    from prefect_cycles.show.reference import reference_text
     from prefect_cycles.graph.unroll import unroll
+    from prefect_cycles.show.reference import reference_text
 
     wf, _ = load_flow_cylc(src)
     text = ""

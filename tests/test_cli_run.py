@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from prefect_cycles.show.sources import load_workflow
 from prefect_cycles.graph.unroll import unroll
+from prefect_cycles.show.sources import load_workflow
 
 ROOT = Path(__file__).parents[1]
 SEED = f"{ROOT / 'examples' / 'seed.py'}:seed"

@@ -12,14 +12,14 @@ from prefect import task
 
 from prefect_cycles import wall_clock
 from prefect_cycles.cycling.clock import clock_time, parse_call, parse_offset
-from prefect_cycles.frontends.refs import WallClock
-from prefect_cycles.frontends.decorators import all_of, any_of, build_workflow, cycle, previous
 from prefect_cycles.errors import CycleError, GraphSyntaxError, PointError, ValidationError
+from prefect_cycles.frontends.decorators import all_of, any_of, build_workflow, cycle, previous
 from prefect_cycles.frontends.flowcylc import load_flow_cylc
 from prefect_cycles.frontends.graphstring import from_graph
-from prefect_cycles.show.reference import reference_text, window_reference_text
-from prefect_cycles.run.scheduler import Scheduler
+from prefect_cycles.frontends.refs import WallClock
 from prefect_cycles.graph.unroll import Instance, unroll
+from prefect_cycles.run.scheduler import Scheduler
+from prefect_cycles.show.reference import reference_text, window_reference_text
 
 UTC = dt.timezone.utc
 

@@ -12,6 +12,7 @@ from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 from prefect import flow, task
 
+from prefect_cycles.errors import CycleError, GraphSyntaxError, ValidationError
 from prefect_cycles.frontends.decorators import (
     AllRefs,
     AnyRefs,
@@ -26,7 +27,6 @@ from prefect_cycles.frontends.decorators import (
     rules,
     task_map,
 )
-from prefect_cycles.errors import CycleError, GraphSyntaxError, ValidationError
 from prefect_cycles.frontends.graphstring import from_graph
 from prefect_cycles.graph.model import AllOf, AnyOf, Offset, Trigger, Workflow
 

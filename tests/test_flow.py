@@ -13,8 +13,8 @@ from prefect import get_run_logger, task
 from prefect.runtime import flow_run
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from prefect_cycles.frontends.decorators import cycle, previous
 from prefect_cycles.errors import CycleError, ValidationError
+from prefect_cycles.frontends.decorators import cycle, previous
 from prefect_cycles.run.flow import CyclicFlow, cyclic_flow, stop_cycling
 
 pytestmark = pytest.mark.usefixtures("prefect_server")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from prefect_cycles.cycling.points import IntegerCycling
 from prefect_cycles.errors import CycleError, GraphSyntaxError, ValidationError
 from prefect_cycles.graph.model import AnyOf, Offset, Trigger, Workflow
 from prefect_cycles.graph.outputs import OutputConflictError, Outputs, check_finish, output_name
-from prefect_cycles.cycling.points import IntegerCycling
 
 INT = IntegerCycling()
 HERE, THERE = "graph section 'P1', line 1", "@cycle('P2') on task 't'"

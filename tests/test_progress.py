@@ -8,9 +8,9 @@ import io
 from rich.console import Console
 
 from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.run.scheduler import Scheduler
 from prefect_cycles.show.progress import Outcome, ProgressView
 from prefect_cycles.show.runner import expected_runs
-from prefect_cycles.run.scheduler import Scheduler
 from prefect_cycles.show.tally import Tally
 
 

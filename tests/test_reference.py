@@ -9,8 +9,8 @@ import pytest
 from prefect_cycles.errors import CycleError
 from prefect_cycles.frontends.flowcylc import load_flow_cylc
 from prefect_cycles.graph.model import Workflow
-from prefect_cycles.show.reference import reference_text, window_reference_text
 from prefect_cycles.graph.unroll import unroll
+from prefect_cycles.show.reference import reference_text, window_reference_text
 
 GRAPHS = Path(__file__).parent / "differential" / "graphs"
 

@@ -16,6 +16,7 @@ import pytest
 
 from prefect_cycles import CycleError
 from prefect_cycles.frontends.graphstring import from_graph
+from prefect_cycles.graph.unroll import unroll
 from prefect_cycles.show.render import (
     GraphvizMissingError,
     Picture,
@@ -23,7 +24,6 @@ from prefect_cycles.show.render import (
     mermaid_id,
     picture,
 )
-from prefect_cycles.graph.unroll import unroll
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

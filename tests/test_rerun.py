@@ -6,8 +6,8 @@ import pytest
 
 from prefect_cycles.errors import CycleError
 from prefect_cycles.frontends.graphstring import from_graph
-from prefect_cycles.run.rerun import parse_rerun
 from prefect_cycles.graph.unroll import Instance, Unroller
+from prefect_cycles.run.rerun import parse_rerun
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

@@ -6,8 +6,8 @@ import pytest
 
 from prefect_cycles.errors import ValidationError
 from prefect_cycles.frontends.graphstring import from_graph
-from prefect_cycles.run.scheduler import Scheduler
 from prefect_cycles.graph.unroll import Instance
+from prefect_cycles.run.scheduler import Scheduler
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prefect_cycles.frontends.graphstring import from_graph
-from prefect_cycles.show.runner import expected_runs
-from prefect_cycles.run.scheduler import Scheduler
-from prefect_cycles.show.tally import Tally
 from prefect_cycles.graph.unroll import Instance
+from prefect_cycles.run.scheduler import Scheduler
+from prefect_cycles.show.runner import expected_runs
+from prefect_cycles.show.tally import Tally
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 
