@@ -737,9 +737,7 @@ _DT_ATOMS = st.sampled_from(
     _DT_ATOMS,
     st.sampled_from([None, "20200102T00Z", "+P9000Y", "99991231T00Z"]),
 )
-def test_fuzzed_date_time_offsets_build_validate_and_spawn_or_fail_cleanly(
-    parts, last, final
-):
+def test_fuzzed_date_time_offsets_build_validate_and_spawn_or_fail_cleanly(parts, last, final):
     """Offsets near and past year 9999: a workflow that validates and spawns, or a CycleError."""
     from prefect_cycles.graph.validate import validate, window_notes
     from prefect_cycles.run.scheduler import Scheduler
