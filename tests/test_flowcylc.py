@@ -89,8 +89,6 @@ def test_fixture_with_runtime_settings_reads_the_graph_and_notices_the_rest():
         "[meta]description ignored (workflow metadata)",
         "[scheduler][events]stall timeout ignored (a scheduler setting with no effect on "
         "the cycling graph)",
-        "[scheduling][queues][default]limit ignored (a scheduling setting prefect-cycles "
-        "does not use)",
         *(
             f"[runtime]{item} ignored (prefect-cycles runs your Prefect tasks, not Cylc job "
             "settings)"

@@ -81,7 +81,7 @@ def test_parse_node_reads_date_time_offsets():
         ("", "exactly one graph node"),
         ("a => b", "exactly one graph node"),
         ("a & b", "exactly one graph node"),
-        ("foo:bogus", "unknown output :bogus"),
+        ("foo:bo.gus", "unexpected '.'"),
         ("foo:", "empty output"),
         ("foo:finish?", "can't be optional"),
         ("foo:succeed-all", "needs a family"),
@@ -95,7 +95,6 @@ def test_parse_node_reads_date_time_offsets():
         ("@clock", "xtrigger"),
         ("foo<m>", "parameters"),
         ("foo bar", "missing operator"),
-        ("foo:submit", "no meaning in prefect-cycles"),
     ],
 )
 def test_parse_node_refuses_bad_nodes_with_a_fix(text, fragment):
@@ -254,8 +253,9 @@ def test_add_graph_checks_everything_before_changing_the_workflow():
         ({"P1": "a => b[-P1] & c\nb"}, "cycle offset only on the right"),
         ({"P1": "b[-P1]"}, "task 'b' only appears with a cycle offset"),
         ({"P1": "a => !b"}, "suicide triggers"),
-        ({"P1": "a:submit => b"}, "no meaning in prefect-cycles"),
-        ({"P1": "a:expired? => b"}, "no meaning in prefect-cycles"),
+        ({"P1": "a:submit-fail => b"}, "a:submit-failed must be optional"),
+        ({"P1": "a:expired => b"}, "a:expired must be optional"),
+        ({"P1": "a:bogus => b"}, "undefined custom output a:bogus"),
     ],
 )
 def test_graph_errors_name_section_text_and_fix(graph, fragment):

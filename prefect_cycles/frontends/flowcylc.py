@@ -5,8 +5,9 @@ initial and final cycle points, runahead limit, ``[[graph]]``, the
 ``wall_clock`` entries of ``[[xtriggers]]`` and the old ``[[special tasks]]
 clock-trigger``, which become clock triggers), ``[scheduler]cycle point time
 zone`` and the ``inherit`` lines of ``[runtime]`` (which make families for
-family triggers). Everything else, scripts, platforms, environments,
-queues..., has no meaning for Prefect tasks and is skipped with one notice per
+family triggers); and what :mod:`prefect_cycles.frontends.runtime` reads
+(custom outputs, completion, clock-expire, queues). Everything else, scripts,
+platforms, environments..., has no meaning for Prefect tasks and is skipped with one notice per
 item, so nothing is dropped silently. Templated files (Jinja2, EmPy,
 ``%include``) are refused: render them first with ``cylc view --process``.
 The file format itself is :mod:`prefect_cycles.frontends.cylcfile`'s.
@@ -30,6 +31,7 @@ from ..graph.model import Workflow
 from .cylcfile import Item, Section, file_error, parse_sections, unquote, unquote_list
 from .cylcitems import check_items
 from .graphstring import add_graph
+from .runtime import read_run_limits, read_runtime, runtime_paths
 
 __all__ = ["load_flow_cylc"]
 
@@ -359,6 +361,7 @@ def _unused(root: Section, wf: Workflow, source: str) -> list[str]:
         if sub is not None:
             used.update(path for path, _ in sub.walk(f"[scheduling][{name}]"))
     used.add("[scheduling][special tasks]clock-trigger")
+    used |= runtime_paths(root)
     used.update(f"[scheduling][xtriggers]{t.label}" for t in wf.clock_triggers)
     scheduler = root.sections.get("scheduler")
     utc = scheduler.items.get("UTC mode") if scheduler is not None else None
@@ -437,8 +440,10 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
             label: unquote(item.value, source, item.line)
             for label, item in (xtriggers.items.items() if xtriggers is not None else ())
         }
+        read_runtime(root, wf, families, source)
         add_graph(wf, graph, families, notices=notices, xtriggers=declared)
         _clock_trigger_tasks(scheduling, wf, families, source, notices)
+        read_run_limits(root, wf, families, source, notices)
     return wf, notices + _unused(root, wf, source)
 
 

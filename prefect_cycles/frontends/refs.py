@@ -214,7 +214,7 @@ def _output(output: object, task: object) -> str:
         raise GraphSyntaxError(
             f"output must be text such as 'failed', not {output!r}", task=task_name(task)
         )
-    return output_name(output.strip().lstrip(":"), task=task_name(task))
+    return output_name(output.strip().lstrip(":"), task=task_name(task), custom=True)
 
 
 def _bool(value: object, where: str) -> bool:

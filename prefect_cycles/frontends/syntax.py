@@ -28,27 +28,19 @@ FAMILY_QUALIFIERS: dict[str, tuple[str, bool]] = {
     "finish-any": ("finished", False),
     "start-all": ("started", True),
     "start-any": ("started", False),
+    "submit-all": ("submitted", True),
+    "submit-any": ("submitted", False),
+    "submit-fail-all": ("submit-failed", True),
+    "submit-fail-any": ("submit-failed", False),
+    "expire-all": ("expired", True),
+    "expire-any": ("expired", False),
 }
 
 
-#: Cylc qualifiers that exist but have no meaning in prefect-cycles.
-UNSUPPORTED_OUTPUTS = {
-    "submit",
-    "submitted",
-    "submit-fail",
-    "submit-failed",
-    "expire",
-    "expired",
-    "submit-all",
-    "submit-any",
-    "submit-fail-all",
-    "submit-fail-any",
-    "expire-all",
-    "expire-any",
-}
-
-
-OUTPUT_HELP = "use :succeeded, :failed, :started or :finish (or :succeed, :fail, :start)"
+OUTPUT_HELP = (
+    "use :succeeded, :failed, :started, :finish, :submitted, :submit-failed, :expired "
+    "or a custom output the task declares"
+)
 
 
 NODE_FORMAT = "write nodes as NAME[OFFSET]:OUTPUT? e.g. foo, foo[-P1], foo:fail?, foo[-P1]:finish"
@@ -337,13 +329,6 @@ def node_from_token(text: str, where: Where) -> Node:
     qual = m.group("qual")
     if qual == "":
         raise where.error(f"empty output after ':' in {text!r}", OUTPUT_HELP, task=name)
-    if qual in UNSUPPORTED_OUTPUTS:
-        raise where.error(
-            f"output :{qual} of {name} has no meaning in prefect-cycles "
-            "(Prefect has no job submission or expiry)",
-            OUTPUT_HELP,
-            task=name,
-        )
     node = Node(
         name=name,
         offset=m.group("offset"),
@@ -387,7 +372,11 @@ def task_output(node: Node, where: Where) -> str:
             f"family (tasks with inherit = {node.name} under [runtime])",
             task=node.name,
         )
-    output = "succeeded" if qual is None else output_name(qual, task=node.name, where=where.place())
+    output = (
+        "succeeded"
+        if qual is None
+        else output_name(qual, task=node.name, where=where.place(), custom=True)
+    )
     check_finish(node.name, output, node.optional, where.place())
     return output
 

@@ -216,6 +216,16 @@ class ClockTrigger:
         return f"@{self.label} => {self.task}"
 
 
+@dataclass(frozen=True)
+class Queue:
+    """A limited queue (flow.cylc ``[scheduling][[queues]]``): at most ``limit`` of its
+    ``members`` are active (submitted or running) at once; 0 means no limit."""
+
+    name: str
+    limit: int
+    members: tuple[str, ...]
+
+
 @dataclass
 class TaskDef:
     """A task: the recurrences it runs on and which of its outputs are optional."""
@@ -242,6 +252,12 @@ class Workflow:
     clock_triggers: list[ClockTrigger] = field(default_factory=list)
     #: Every use of every task output, and what it makes required or optional.
     outputs: Outputs = field(default_factory=Outputs, repr=False, compare=False)
+    #: Task -> its own completion expression (flow.cylc ``[runtime][foo]completion``).
+    completion: dict[str, str] = field(default_factory=dict)
+    #: Task -> clock-expire offset: an instance not started by point + offset expires.
+    clock_expire: dict[str, str] = field(default_factory=dict)
+    #: Limited queues, each task in at most one (Cylc's "last assignment wins").
+    queues: list[Queue] = field(default_factory=list)
     _sequences: dict[str, Sequence] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -431,6 +447,64 @@ class Workflow:
                 due = t if due is None or t > due else due
         return due
 
+    def declare_outputs(self, task: str, outputs: object, *, where: str = "") -> None:
+        """Declare ``task``'s custom outputs: a list of names or a mapping name -> message."""
+        if isinstance(outputs, str):
+            outputs = [outputs]
+        if isinstance(outputs, dict):
+            table = {str(k): str(v) for k, v in outputs.items()}
+        elif isinstance(outputs, (list, tuple, set, frozenset)):
+            table = {str(name): str(name) for name in outputs}
+        else:
+            raise ValidationError(
+                f"the custom outputs of {task!r} must be a list of names or a mapping "
+                f"name -> message, not {outputs!r}",
+                task=task,
+                fix="write outputs=['out1'] or outputs={'out1': 'a message'}",
+            )
+        self.outputs.declare(task, table, where)
+
+    def set_completion(self, task: str, expression: str) -> None:
+        """Give ``task`` its own completion expression (checked when the run starts)."""
+        self.completion[task] = str(expression)
+
+    def add_clock_expire(self, task: str, offset: object = "PT0S") -> None:
+        """Expire ``task``'s instances not started by point + ``offset`` (real time)."""
+        if self.cycling.mode != "datetime":
+            raise ValidationError(
+                f"task {task!r} has a clock-expire time, but this workflow cycles in "
+                "integers, whose points are not times",
+                task=task,
+                fix="use date-time cycling (an initial point such as 20200101T00Z), "
+                "or drop the clock-expire",
+            )
+        text, _ = parse_offset(offset, task=task)
+        self.clock_expire[task] = text
+
+    def expire_time(self, task: str, point: Point) -> dt.datetime | None:
+        """When ``task`` at ``point`` expires if not yet started (UTC), or None."""
+        offset = self.clock_expire.get(task)
+        if offset is None:
+            return None
+        return clock_time(point, parse_offset(offset)[1])  # type: ignore[arg-type]
+
+    def add_queue(self, name: str, limit: int, members: list[str]) -> Queue:
+        """A limited queue; a task already in another queue moves to this one."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValidationError(
+                f"queue {name!r} has limit {limit!r}, not a whole number of tasks",
+                fix="give a limit such as 2 (0 means no limit)",
+            )
+        moved = set(members)
+        self.queues = [
+            Queue(q.name, q.limit, tuple(m for m in q.members if m not in moved))
+            for q in self.queues
+            if q.name != name
+        ]
+        queue = Queue(name, limit, tuple(dict.fromkeys(members)))
+        self.queues.append(queue)
+        return queue
+
     # -- reading ----------------------------------------------------------------
 
     def runahead_points(self) -> int | Interval:
@@ -457,6 +531,9 @@ class Workflow:
             name=self.name,
             outputs=self.outputs,
             clock_triggers=self.clock_triggers,
+            completion=self.completion,
+            clock_expire=self.clock_expire,
+            queues=self.queues,
         )
 
     def fmt(self, point: Point) -> str:

@@ -1,7 +1,9 @@
 """Task outputs: their names, and which are required and which optional.
 
-A task's outputs are ``succeeded``, ``failed``, ``started`` and the
-pseudo-output ``finished`` (succeeded or failed). Cylc 8 decides for each
+A task's outputs are ``succeeded``, ``failed``, ``started``, the job outputs
+``submitted``, ``submit-failed`` and ``expired``, the pseudo-output
+``finished`` (succeeded or failed), and the custom outputs a task declares
+(:meth:`Outputs.declare`; flow.cylc's ``[runtime][foo][[outputs]]``). Cylc 8 decides for each
 output whether it is *required* (the task is incomplete without it) or
 *optional* (written ``?``) from every place the graph uses it, and
 :class:`Outputs` applies the same rules to the uses both front ends report:
@@ -12,6 +14,9 @@ output whether it is *required* (the task is incomplete without it) or
 - an output is required everywhere or optional everywhere: a use that
   disagrees with an earlier one is an error naming both places;
 - if ``succeeded`` and ``failed`` are both used, both must be optional;
+- ``:expired`` and ``:submit-failed`` must be optional (``?``); ``submitted``
+  and ``submit-failed``, when both used, must both be optional;
+- a custom output must be declared for its task before a graph uses it;
 - ``:finish`` can't take ``?``; it makes ``succeeded`` and ``failed`` optional;
 - success is required by default only if neither ``succeeded`` nor ``failed``
   is used, so a task used only with ``:fail`` may succeed or fail;
@@ -25,12 +30,30 @@ Each use names its place (``"graph section 'P1', line 2 ('a => b?')"``,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from ..errors import GraphSyntaxError, ValidationError
 
 #: Canonical task outputs; ``finished`` means succeeded or failed.
-OUTPUTS = ("succeeded", "failed", "started", "finished")
+OUTPUTS = (
+    "succeeded",
+    "failed",
+    "started",
+    "finished",
+    "submitted",
+    "submit-failed",
+    "expired",
+)
+
+#: Outputs that can only be optional (Cylc: "foo:expired must be optional").
+MUST_BE_OPTIONAL = ("expired", "submit-failed")
+
+#: Pairs of outputs of which at most one can come: both must be optional if both are used.
+OPPOSITES = (("succeeded", "failed"), ("submitted", "submit-failed"))
+
+#: What a custom output may be called (as Cylc's task message triggers).
+CUSTOM_OUTPUT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 #: Every spelling Cylc accepts, mapped to the canonical output.
 OUTPUT_ALIASES = {
@@ -42,9 +65,28 @@ OUTPUT_ALIASES = {
     "start": "started",
     "finished": "finished",
     "finish": "finished",
+    "submitted": "submitted",
+    "submit": "submitted",
+    "submit-failed": "submit-failed",
+    "submit-fail": "submit-failed",
+    "expired": "expired",
+    "expire": "expired",
 }
 
-_SHORT = {"succeeded": "", "failed": ":fail", "started": ":start", "finished": ":finish"}
+_SHORT = {
+    "succeeded": "",
+    "failed": ":fail",
+    "started": ":start",
+    "finished": ":finish",
+    "submitted": ":submit",
+    "submit-failed": ":submit-fail",
+    "expired": ":expire",
+}
+
+
+def short(output: str) -> str:
+    """How a graph string writes ``task:output`` after the task name (``""`` for success)."""
+    return _SHORT.get(output, f":{output}")
 
 
 class OutputConflictError(GraphSyntaxError, ValidationError):
@@ -56,19 +98,28 @@ class OutputConflictError(GraphSyntaxError, ValidationError):
     """
 
 
-def output_name(text: str, *, task: str | None = None, where: str | None = None) -> str:
-    """The canonical name of an output qualifier (``fail`` -> ``failed``), or a clear error."""
-    try:
-        return OUTPUT_ALIASES[text]
-    except KeyError:
-        on = f" on {task}" if task else ""
-        at = f" in {where}" if where else ""
-        raise GraphSyntaxError(
-            f"unknown output :{text}{on} (unknown output {text!r}: custom outputs are not "
-            f"supported){at}",
-            task=task,
-            fix="use one of :succeeded, :failed, :started, :finish (or :succeed, :fail, :start)",
-        ) from None
+def output_name(
+    text: str, *, task: str | None = None, where: str | None = None, custom: bool = False
+) -> str:
+    """The canonical name of an output qualifier (``fail`` -> ``failed``), or a clear error.
+
+    With ``custom``, any other well-formed name is taken as a custom output
+    (whether the task declares it is :meth:`Outputs.use`'s check).
+    """
+    got = OUTPUT_ALIASES.get(text)
+    if got is not None:
+        return got
+    if custom and isinstance(text, str) and CUSTOM_OUTPUT.match(text):
+        return text
+    on = f" on {task}" if task else ""
+    at = f" in {where}" if where else ""
+    raise GraphSyntaxError(
+        f"unknown output :{text}{on} (unknown output {text!r}){at}",
+        task=task,
+        fix="use one of :succeeded, :failed, :started, :finish, :submitted, :submit-failed, "
+        ":expired (or :succeed, :fail, :start, :submit, :submit-fail, :expire), or a custom "
+        "output the task declares ([runtime][TASK][[outputs]], @cycle(outputs=[...]))",
+    ) from None
 
 
 def check_finish(
@@ -117,13 +168,37 @@ class Outputs:
     def __init__(self) -> None:
         self._uses: dict[tuple[str, str], _Use] = {}
         self._finish: dict[str, str] = {}  # task -> first ':finish' use
+        self._custom: dict[str, dict[str, str]] = {}  # task -> custom output -> message
 
     def copy(self) -> Outputs:
         """An independent copy, to check more uses against before keeping them."""
         new = Outputs()
         new._uses = {k: replace(v) for k, v in self._uses.items()}
         new._finish = dict(self._finish)
+        new._custom = {k: dict(v) for k, v in self._custom.items()}
         return new
+
+    def declare(self, task: str, outputs: dict[str, str], where: str = "") -> None:
+        """Declare ``task``'s custom outputs (name -> message), as ``[[outputs]]`` does."""
+        at = f" in {where}" if where else ""
+        for name, message in outputs.items():
+            if name in OUTPUT_ALIASES or not isinstance(name, str) or not CUSTOM_OUTPUT.match(name):
+                raise ValidationError(
+                    f"{task!r} declares a custom output {name!r}{at}, which "
+                    + (
+                        "is the name of a standard output"
+                        if name in OUTPUT_ALIASES
+                        else "is not a valid output name"
+                    ),
+                    task=task,
+                    fix="name custom outputs with letters, digits, _ and - (not starting with "
+                    "a digit), other than succeeded, failed, started, submitted, expired...",
+                )
+            self._custom.setdefault(task, {})[name] = str(message or name)
+
+    def custom(self, task: str) -> dict[str, str]:
+        """``task``'s declared custom outputs: name -> message."""
+        return dict(self._custom.get(task, {}))
 
     def use(
         self, task: str, output: str, optional: bool, where: str, *, family: bool = False
@@ -133,7 +208,24 @@ class Outputs:
         ``family`` marks a use through a family trigger (``FAM:fail-any?``): it
         only sets a default, which plain uses of the member override.
         """
-        output = output_name(output, task=task, where=where)
+        output = output_name(output, task=task, where=where, custom=True)
+        at = f" in {where}" if where else ""
+        if output not in OUTPUT_ALIASES and output not in self._custom.get(task, {}):
+            raise GraphSyntaxError(
+                f"unknown output :{output} on {task} (undefined custom output "
+                f"{task}:{output}){at}",
+                task=task,
+                fix=f"declare it: [runtime][{task}][[outputs]] {output} = \"a message\" in "
+                f"flow.cylc, @cycle(..., outputs=[{output!r}]) on the task, or "
+                f"outputs={{{task!r}: [{output!r}]}}; or use a standard output",
+            )
+        if output in MUST_BE_OPTIONAL and not optional:
+            raise OutputConflictError(
+                f"output {task}:{output} must be optional{at}",
+                task=task,
+                fix=f"write {task}{short(output)}? (optional=True in on()): a task can "
+                f"only be {output} instead of running, so Cylc never requires it",
+            )
         check_finish(task, output, optional, where)
         if output == "finished":
             self._finish.setdefault(task, where)
@@ -160,16 +252,20 @@ class Outputs:
                     f"{_req(before.default)} in {before.default_where}",
                     task=task,
                     fix=f"use '?' alike on every family trigger that covers {task}, or use "
-                    f"{task}{_SHORT[output]} directly (with or without '?') to settle it",
+                    f"{task}{short(output)} directly (with or without '?') to settle it",
                 )
         else:
             before.optional, before.fixed, before.where = optional, True, where
-        if output in ("succeeded", "failed"):
-            self._check_opposites(task, output, where, family)
+        for pair in OPPOSITES:
+            if output in pair:
+                other = pair[1] if output == pair[0] else pair[0]
+                self._check_opposites(task, output, other, where, family)
 
-    def _check_opposites(self, task: str, output: str, where: str, family: bool) -> None:
-        """Succeeded and failed, when both are used, must both be optional (Cylc's test)."""
-        other = "failed" if output == "succeeded" else "succeeded"
+    def _check_opposites(
+        self, task: str, output: str, other: str, where: str, family: bool
+    ) -> None:
+        """Opposite outputs (succeeded and failed...), when both are used, must both be
+        optional (Cylc's test)."""
         theirs = self._uses.get((task, other))
         if theirs is None:
             return
@@ -187,13 +283,23 @@ class Outputs:
             how, verb, opt, at = "", "is", theirs.optional, theirs.where
         else:
             return
+        first, second = sorted((output, other), key=OUTPUTS.index)
+        if first == "succeeded":
+            fix = (
+                f"make both optional, with '?' in graph strings ({task}? and {task}:fail?) "
+                f"and optional=True in @cycle() and on(), or wait for {task}:finish instead"
+            )
+        else:
+            fix = (
+                f"make both optional, with '?' in graph strings ({task}:submit? and "
+                f"{task}:submit-fail?) and optional=True in on()"
+            )
         raise OutputConflictError(
-            f"outputs {task}:succeeded and {task}:failed are both used, so both must be "
+            f"outputs {task}:{first} and {task}:{second} are both used, so both must be "
             f"optional{how}: {task}:{output} is {_req(mine.optional)} in {mine_at}; "
             f"{task}:{other} {verb} {_req(opt)} in {at}",
             task=task,
-            fix=f"make both optional, with '?' in graph strings ({task}? and {task}:fail?) "
-            f"and optional=True in @cycle() and on(), or wait for {task}:finish instead",
+            fix=fix,
         )
 
     def _fix(self, task: str, output: str) -> str:
@@ -204,7 +310,7 @@ class Outputs:
         )
         return (
             f"mark {task}:{output} optional everywhere it is used, or nowhere: with '?' in "
-            f"graph strings ({task}{_SHORT[output]}?), optional=True in @cycle() and on()" + finish
+            f"graph strings ({task}{short(output)}?), optional=True in @cycle() and on()" + finish
         )
 
     def optional(self, task: str, output: str) -> bool:
@@ -227,3 +333,20 @@ class Outputs:
         if task in self._finish:
             out["finished"] = True
         return out
+
+    def required(self, task: str, output: str) -> bool | None:
+        """Cylc's view of one output: True required, False optional, None never used.
+
+        Success is required when neither succeeded nor failed is used, as
+        Cylc's ``tweak_outputs`` has it.
+        """
+        got = self._uses.get((task, output))
+        if got is not None:
+            return not got.optional
+        if output == "succeeded" and (task, "failed") not in self._uses:
+            return True
+        return None
+
+    def used(self, task: str) -> list[str]:
+        """The outputs of ``task`` that some use names (not ``finished``)."""
+        return [out for (name, out) in self._uses if name == task]

@@ -3,8 +3,13 @@
 It follows Cylc 8's scheduler: instances are spawned point by point, at most
 ``runahead`` points ahead of the oldest point with unfinished work; an
 instance starts when its prerequisites are met (outputs ``succeeded``,
-``failed``, ``started``, ``finished``; ``&``/``|`` conditions); a failure
-blocks only what needs the missing output. It knows nothing of Prefect: the
+``failed``, ``started``, ``finished``, ``submitted``, ``submit-failed``,
+``expired`` and custom outputs emitted while a task runs; ``&``/``|``
+conditions); a finished instance is complete when its completion expression
+holds (:mod:`prefect_cycles.graph.completion`), and an incomplete one blocks
+only what needs the missing output. Limited queues hold ready instances back
+(:mod:`prefect_cycles.run.queues`); clock-expire instances not started in
+time expire instead of running. It knows nothing of Prefect: the
 flow builder feeds it outcomes and submits what it hands out, which keeps the
 logic testable on its own and the same for every task runner.
 """
@@ -21,8 +26,10 @@ from dataclasses import dataclass, field
 from ..cycling.clock import utc_now
 from ..cycling.points import Point
 from ..errors import ValidationError
+from ..graph.completion import Completion, completion_for
 from ..graph.model import Workflow, runahead_limit
 from ..graph.unroll import Expr, Instance, Need, Unroller, evaluate, needs
+from .queues import Queues
 
 #: The most cycle points a runahead limit may keep active at once. A larger
 #: limit over a longer window would spawn instances without end (with no final
@@ -45,7 +52,7 @@ class Ready:
 @dataclass
 class _Record:
     expr: Expr | None
-    state: str = "waiting"  # waiting, submitted, running, succeeded, failed
+    state: str = "waiting"  # waiting, submitted, running, succeeded, failed, expired, dropped
     outputs: frozenset[str] = frozenset()
 
 
@@ -87,6 +94,13 @@ class Scheduler:
         self._clock_heap: list[tuple[dt.datetime, int, Instance]] = []
         self._clock_seq = 0
         self._listeners: list[Callable[[Instance, str], None]] = []
+        self.completion: dict[str, Completion] = {
+            name: completion_for(name, workflow.outputs, workflow.completion.get(name))
+            for name in workflow.tasks
+        }
+        self.queues = Queues(workflow.queues)
+        self.expired: list[Instance] = []  # not run: their clock-expire time passed
+        self._expiry_heap: list[tuple[dt.datetime, int, Instance]] = []
 
     # -- public protocol ---------------------------------------------------------
 
@@ -103,25 +117,76 @@ class Scheduler:
             inst = heapq.heappop(self._clock_heap)[2]
             if self._clock_wait.pop(inst, None) is not None:
                 self._candidates.append(inst)
+        self._expire_due(now)
         out: list[Ready] = []
-        todo, self._candidates = self._candidates, []
-        for inst in todo:
+        for inst in self.queues.release():
             rec = self._records.get(inst)
-            if rec is None or rec.state != "waiting" or inst in self._clock_wait:
+            if rec is not None and rec.state == "waiting":
+                self._hand_out(inst, rec, out)
+        while self._candidates:
+            todo, self._candidates = self._candidates, []
+            for inst in todo:
+                rec = self._records.get(inst)
+                if rec is None or rec.state != "waiting" or inst in self._clock_wait:
+                    continue
+                if self.cut is not None and inst.point > self.cut:
+                    continue
+                if evaluate(rec.expr, self._met):
+                    due = self.unroller.clock_time(inst)
+                    if due is not None and due > now:
+                        self._clock_wait[inst] = due
+                        self._clock_seq += 1
+                        heapq.heappush(self._clock_heap, (due, self._clock_seq, inst))
+                        continue
+                    if self.queues.admit(inst):
+                        self._hand_out(inst, rec, out)
+        return out
+
+    def _hand_out(self, inst: Instance, rec: _Record, out: list[Ready]) -> None:
+        rec.state = "submitted"
+        self._tell(inst, "submitted")
+        out.append(Ready(inst, [n for n in needs(rec.expr) if self._met(n)]))
+
+    def submitted(self, inst: Instance) -> None:
+        """The task runner took ``inst``: release what waits on its ``submitted`` output."""
+        rec = self._records[inst]
+        if "submitted" not in rec.outputs and rec.state in ("submitted", "running"):
+            rec.outputs = rec.outputs | {"submitted"}
+            self._wake(inst)
+
+    def emitted(self, inst: Instance, output: str) -> bool:
+        """``inst`` completed the custom ``output`` while running; True if that is news."""
+        rec = self._records.get(inst)
+        if rec is None or output in rec.outputs or rec.state not in ("submitted", "running"):
+            return False
+        self.started(inst)
+        rec.outputs = rec.outputs | {output}
+        self._wake(inst)
+        return True
+
+    def submit_failed(self, inst: Instance) -> None:
+        """``inst`` never ran: its task runner refused it or it crashed before its body."""
+        rec = self._records[inst]
+        rec.state = "failed"
+        rec.outputs = frozenset({"submit-failed"})
+        self._ended(inst, rec, ok_event="failed_ok")
+
+    def _expire_due(self, now: dt.datetime) -> None:
+        """Expire every waiting instance whose clock-expire time has come (Cylc: only
+        waiting instances expire; one already submitted runs)."""
+        heap = self._expiry_heap
+        while heap and heap[0][0] <= now:
+            inst = heapq.heappop(heap)[2]
+            rec = self._records.get(inst)
+            if rec is None or rec.state != "waiting":
                 continue
             if self.cut is not None and inst.point > self.cut:
                 continue
-            if evaluate(rec.expr, self._met):
-                due = self.unroller.clock_time(inst)
-                if due is not None and due > now:
-                    self._clock_wait[inst] = due
-                    self._clock_seq += 1
-                    heapq.heappush(self._clock_heap, (due, self._clock_seq, inst))
-                    continue
-                rec.state = "submitted"
-                self._tell(inst, "submitted")
-                out.append(Ready(inst, [n for n in needs(rec.expr) if self._met(n)]))
-        return out
+            self._clock_wait.pop(inst, None)
+            rec.state = "expired"
+            rec.outputs = frozenset({"expired"})
+            self.expired.append(inst)
+            self._ended(inst, rec, ok_event="expired")
 
     def next_clock(self) -> dt.datetime | None:
         """The earliest time (UTC) at which an instance waiting only for the clock may start.
@@ -142,7 +207,7 @@ class Scheduler:
         rec = self._records[inst]
         if rec.state == "submitted":
             rec.state = "running"
-            rec.outputs = frozenset({"started"})
+            rec.outputs = rec.outputs | {"started"}
             self._tell(inst, "started")
             self._wake(inst)
 
@@ -155,14 +220,19 @@ class Scheduler:
         """
         rec = self._records[inst]
         rec.state = "succeeded" if succeeded else "failed"
-        rec.outputs = SUCCEEDED if succeeded else FAILED
-        complete = self._complete(inst, rec)
+        rec.outputs = rec.outputs | (SUCCEEDED if succeeded else FAILED)
+        self._ended(inst, rec, ok_event="succeeded" if succeeded else "failed_ok")
+
+    def _ended(self, inst: Instance, rec: _Record, ok_event: str) -> None:
+        """Account for a finished (or expired, or submit-failed) instance and free children."""
+        self.queues.done(inst)
+        complete = self.completion[inst.task].complete(rec.outputs)
         if complete:
-            if succeeded:
+            if ok_event == "succeeded":
                 self.succeeded += 1
-            else:
+            elif ok_event == "failed_ok":
                 self.failed_ok += 1
-            self._tell(inst, "succeeded" if succeeded else "failed_ok")
+            self._tell(inst, ok_event)
             self._finish(inst)
         else:
             self.failed.append(inst)
@@ -180,6 +250,7 @@ class Scheduler:
             if inst.point > point and rec.state == "waiting":
                 rec.state = "dropped"
                 self._clock_wait.pop(inst, None)
+                self.queues.done(inst)
                 self._tell(inst, "dropped")
                 self._finish(inst)
 
@@ -203,6 +274,10 @@ class Scheduler:
             if due is not None:
                 out.append((inst, f"waiting for the clock until {due.isoformat()}"))
                 continue
+            queue = self.queues.queued(inst)
+            if queue is not None:
+                out.append((inst, f"queued in {queue.name} (limit {queue.limit})"))
+                continue
             missing = [n for n in needs(rec.expr) if not self._met(n)]
             what = ", ".join(f"{n.parent.task}[{fmt(n.parent.point)}]:{n.output}" for n in missing)
             out.append((inst, f"waiting for {what}"))
@@ -221,7 +296,8 @@ class Scheduler:
         """Call ``callback(instance, event)`` whenever an instance changes state.
 
         Events: ``spawned``, ``submitted``, ``started``, ``succeeded``, ``failed``
-        (a required output is missing), ``failed_ok`` (the failure was optional),
+        (a required output is missing), ``failed_ok`` (the failure, or a
+        submit-failure, was optional), ``expired`` (its clock-expire time passed),
         ``never_run``, ``skipped`` (an optional output it needed did not come) and
         ``dropped`` (past a :meth:`stop_after` point). The scheduler forgets
         finished cycles; an observer that must remember them, such as the
@@ -235,9 +311,14 @@ class Scheduler:
 
     def _replay(self) -> Iterator[tuple[Instance, str]]:
         failed, skipped = set(self.failed), set(self.skipped)
-        latest = {"waiting": "spawned", "submitted": "submitted", "running": "started"}
+        latest = {
+            "waiting": "spawned",
+            "submitted": "submitted",
+            "running": "started",
+            "expired": "expired",
+        }
         for inst, rec in self._records.items():
-            if rec.state == "failed":
+            if rec.state == "failed" or (rec.state == "expired" and inst in failed):
                 yield inst, "failed" if inst in failed else "failed_ok"
             elif rec.state == "dropped":
                 never = inst in self._never
@@ -260,15 +341,6 @@ class Scheduler:
     def _met(self, need: Need) -> bool:
         rec = self._records.get(need.parent)
         return rec is not None and need.output in rec.outputs
-
-    def _complete(self, inst: Instance, rec: _Record) -> bool:
-        optional = self.workflow.tasks[inst.task].optional
-        required = [o for o, opt in optional.items() if not opt and o != "finished"]
-        if "succeeded" not in optional:
-            required.append("succeeded")
-        if rec.state == "failed" and optional.get("succeeded") and not required:
-            return True
-        return all(o in rec.outputs for o in required)
 
     def _check_runahead(self, text: str) -> None:
         """Refuse a limit that lets more than MAX_ACTIVE_POINTS points be active (bounded check)."""
@@ -314,6 +386,10 @@ class Scheduler:
             self._unfinished[point] = len(spawned)
             for inst, expr in spawned:
                 self._records[inst] = _Record(expr)
+                expires = self.workflow.expire_time(inst.task, inst.point)
+                if expires is not None:
+                    self._clock_seq += 1
+                    heapq.heappush(self._expiry_heap, (expires, self._clock_seq, inst))
                 self._tell(inst, "spawned")
                 self._candidates.append(inst)
                 for n in needs(expr):

@@ -29,6 +29,7 @@ CATEGORY = {
     "never_run": "never",
     "skipped": "skipped",
     "dropped": "skipped",
+    "expired": "skipped",  # not run: its clock-expire time passed
 }
 
 
