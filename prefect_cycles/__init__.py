@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .frontends.graphstring import from_graph
     from .frontends.refs import wall_clock
     from .graph.model import Workflow
+    from .run.emit import emit_output
     from .run.flow import CyclicFlow, cyclic_flow, stop_cycling
     from .show.render import Picture, picture
 
@@ -50,6 +51,7 @@ _LAZY = {
     "cyclic_flow": "run.flow",
     "CyclicFlow": "run.flow",
     "stop_cycling": "run.flow",
+    "emit_output": "run.emit",
     "picture": "show.render",
     "Picture": "show.render",
 }
@@ -96,6 +98,7 @@ __all__ = [
     "build_workflow",
     "cycle",
     "cyclic_flow",
+    "emit_output",
     "from_graph",
     "load_flow_cylc",
     "on",

@@ -24,12 +24,12 @@ around the same function) start from.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from ..cycling.clock import WALL_CLOCK
+from ..cycling.clock import WALL_CLOCK, parse_offset
 from ..cycling.points import Cycling
 from ..errors import CycleError, GraphSyntaxError, ValidationError
 from ..graph.model import (
@@ -99,6 +99,10 @@ class Rule:
     recurrence: str
     after: After | None = None
     optional: bool = False
+    #: Custom outputs the task declares (name -> message), completion, clock-expire offset.
+    outputs: tuple[tuple[str, str], ...] = ()
+    completion: str | None = None
+    clock_expire: str | None = None
 
     def __str__(self) -> str:
         args = [repr(self.recurrence)]
@@ -106,6 +110,12 @@ class Rule:
             args.append(f"after={str(self.after)!r}")
         if self.optional:
             args.append("optional=True")
+        if self.outputs:
+            args.append(f"outputs={[name for name, _ in self.outputs]!r}")
+        if self.completion:
+            args.append(f"completion={self.completion!r}")
+        if self.clock_expire:
+            args.append(f"clock_expire={self.clock_expire!r}")
         return f"@cycle({', '.join(args)})"
 
 
@@ -118,6 +128,9 @@ def cycle(
     at: object = None,
     after: object = None,
     optional: bool = False,
+    outputs: object = None,
+    completion: str | None = None,
+    clock_expire: object = None,
 ) -> Callable[[TaskT], TaskT]:
     """Put a Prefect task on ``recurrence`` (one graph section), after ``after``.
 
@@ -129,6 +142,13 @@ def cycle(
     (date-time cycling: not before point + offset), or a list (all of). ``optional=True`` makes
     the task's success optional (the graph's ``b?``). Stack one ``@cycle`` per
     section, above ``@task``; the same Task object is returned.
+
+    Run-time settings of the task (on any one of its ``@cycle`` lines):
+    ``outputs=["out1"]`` (or ``{"out1": "a message"}``) declares custom outputs
+    its body emits with :func:`~prefect_cycles.run.emit.emit_output`, which
+    others wait for with ``on(task, output="out1")``; ``completion="succeeded
+    and (x or y)"`` is its completion expression; ``clock_expire="PT1H"`` makes
+    an instance not started by point + offset expire instead of running.
     """
     if is_task(recurrence) or callable(recurrence):
         raise ValidationError(
@@ -144,7 +164,7 @@ def cycle(
             text=rec,
             fix="pass optional=True to make the task's success optional",
         )
-    rule = Rule(rec, after_, optional)
+    rule = Rule(rec, after_, optional, *_run_settings(rec, outputs, completion, clock_expire))
 
     def decorate(task: TaskT) -> TaskT:
         if not is_task(task):
@@ -185,8 +205,11 @@ def build_workflow(
     runahead: str = "P4",
     time_zone: str | None = None,
     name: str | None = None,
+    outputs: Mapping[str, object] | None = None,
 ) -> Workflow:
     """The workflow the rules on ``tasks`` (and the tasks they reference) describe.
+
+    ``outputs`` declares custom outputs by task name, as ``@cycle(outputs=...)`` does.
 
     As in Cylc, a task named without an offset in a rule runs on that rule's
     recurrence too, so it needs no ``@cycle`` of its own.
@@ -199,6 +222,15 @@ def build_workflow(
         runahead=runahead,
         **({"name": name} if name is not None else {}),
     )
+    for tname, declared in (outputs or {}).items():
+        wf.declare_outputs(tname, declared, where="build_workflow(outputs=...)")
+    for tname, task in found.items():
+        for rule in _get_rules(task):
+            with _located(f"{rule} on task {tname!r}"):
+                if rule.outputs:
+                    wf.declare_outputs(tname, dict(rule.outputs), where=str(rule))
+                if rule.completion:
+                    wf.set_completion(tname, rule.completion)
     edges: list[tuple[str, str, Condition | None, bool]] = []
     for tname, task in found.items():
         for rule in _get_rules(task):
@@ -216,6 +248,8 @@ def build_workflow(
                     for clock in clocks_in(rule.after):
                         label = WALL_CLOCK if clock.offset == "PT0S" else str(clock)
                         wf.add_clock_trigger(tname, rec, clock.offset, label=label)
+                    if rule.clock_expire is not None:
+                        wf.add_clock_expire(tname, rule.clock_expire)
                     wf.use_output(tname, "succeeded", rule.optional, where)
                     for trig in triggers(cond):
                         wf.use_output(trig.task, trig.output, trig.optional, where)
@@ -425,6 +459,37 @@ def _recurrence_text(recurrence: object, at: object) -> str:
                 fix="write a recurrence such as 'P1', 'R1', 'R1/$', 'PT6H' or 'T00'",
             )
     return ", ".join(item.strip() for item in items)
+
+
+def _run_settings(
+    rec: str, outputs: object, completion: object, clock_expire: object
+) -> tuple[tuple[tuple[str, str], ...], str | None, str | None]:
+    """``@cycle``'s run-time settings, checked: outputs, completion, clock-expire offset."""
+    table: tuple[tuple[str, str], ...] = ()
+    if outputs is not None:
+        if isinstance(outputs, str):
+            outputs = [outputs]
+        if isinstance(outputs, dict):
+            table = tuple((str(k), str(v)) for k, v in outputs.items())
+        elif isinstance(outputs, (list, tuple)) and all(isinstance(o, str) for o in outputs):
+            table = tuple((o, o) for o in outputs)
+        else:
+            raise ValidationError(
+                f"@cycle({rec!r}, outputs=...) takes a list of output names or a mapping "
+                f"name -> message, not {outputs!r}",
+                text=rec,
+                fix="write outputs=['out1'] or outputs={'out1': 'a message'}",
+            )
+    if completion is not None and not isinstance(completion, str):
+        raise ValidationError(
+            f"@cycle({rec!r}, completion=...) takes an expression as text, not {completion!r}",
+            text=rec,
+            fix="write e.g. completion='succeeded and (x or y)'",
+        )
+    expire = None
+    if clock_expire is not None:
+        expire, _ = parse_offset(clock_expire)
+    return table, completion, expire
 
 
 def _get_rules(task: object) -> tuple[Rule, ...]:

@@ -20,11 +20,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from ..errors import CycleError
+from ..errors import CycleError, ValidationError
 from ..graph.model import Workflow
 from .cylcfile import Section, file_error, unquote, unquote_list
 
-__all__ = ["DEFAULT_QUEUE_LIMIT", "read_run_limits", "read_runtime", "runtime_paths"]
+__all__ = [
+    "DEFAULT_QUEUE_LIMIT",
+    "apply_run_settings",
+    "declare_outputs",
+    "read_run_limits",
+    "read_runtime",
+    "runtime_paths",
+]
 
 #: Cylc's limit of the default queue (``[scheduling][[queues]][[[default]]]limit``).
 DEFAULT_QUEUE_LIMIT = 100
@@ -67,7 +74,8 @@ def read_runtime(
                 try:
                     wf.declare_outputs(task, table, where=f"[runtime][{heading}][[outputs]]")
                 except CycleError as exc:
-                    raise file_error(source, outputs.line, str(exc.args[0]), exc.fix or "") from None
+                    problem, fix = str(exc.args[0]), exc.fix or ""
+                    raise file_error(source, outputs.line, problem, fix) from None
         item = section.items.get("completion")
         if item is not None:
             for task in targets:
@@ -113,7 +121,7 @@ def read_run_limits(
     queues = scheduling.sections.get("queues")
     default_limit = DEFAULT_QUEUE_LIMIT
     declared: list[tuple[str, int, list[str]]] = []
-    for name, section in (queues.sections.items() if queues is not None else ()):
+    for name, section in queues.sections.items() if queues is not None else ():
         limit_item = section.items.get("limit")
         limit = DEFAULT_QUEUE_LIMIT if name == "default" else 0
         if limit_item is not None:
@@ -158,3 +166,58 @@ def runtime_paths(root: Section) -> set[str]:
     if queues is not None:
         used.update(p for p, _ in queues.walk("[scheduling][queues]"))
     return used
+
+
+# -- the same settings from Python -------------------------------------------------------
+
+
+def _name(task: object) -> str:
+    from .refs import task_name
+
+    name = task_name(task)
+    if not isinstance(name, str):
+        raise ValidationError(
+            f"{task!r} is not a task or a task name", fix="pass @task objects or their names"
+        )
+    return name
+
+
+def declare_outputs(wf: Workflow, outputs: Mapping[str, object] | None) -> None:
+    """``cyclic_flow(outputs={"foo": ["out1"]})``: custom outputs by task name."""
+    for task, declared in (outputs or {}).items():
+        wf.declare_outputs(_name(task), declared, where="cyclic_flow(outputs=...)")
+
+
+def apply_run_settings(
+    wf: Workflow,
+    completion: Mapping[str, str] | None = None,
+    clock_expire: Mapping[str, object] | None = None,
+    queues: Mapping[str, object] | None = None,
+) -> None:
+    """``cyclic_flow(completion=, clock_expire=, queues=)``, checked against the graph."""
+    for task, expr in (completion or {}).items():
+        wf.set_completion(_known(wf, _name(task), "completion"), expr)
+    for task, offset in (clock_expire or {}).items():
+        wf.add_clock_expire(_known(wf, _name(task), "clock_expire"), offset)
+    for qname, spec in (queues or {}).items():
+        if (
+            not isinstance(spec, (tuple, list))
+            or len(spec) != 2
+            or not isinstance(spec[1], (list, tuple))
+        ):
+            raise ValidationError(
+                f"queue {qname!r} must be (limit, [members]), not {spec!r}",
+                fix='write queues={"big": (2, [foo, "bar"])}',
+            )
+        limit, members = spec
+        wf.add_queue(str(qname), limit, [_known(wf, _name(m), f"queue {qname!r}") for m in members])
+
+
+def _known(wf: Workflow, task: str, what: str) -> str:
+    if task not in wf.tasks:
+        raise ValidationError(
+            f"{what} names task {task!r}, which is not in the workflow",
+            task=task,
+            fix=f"use one of: {', '.join(sorted(wf.tasks))}",
+        )
+    return task

@@ -23,6 +23,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..cycling.points import Point
 from ..errors import CycleError, ValidationError
+from ..frontends.runtime import apply_run_settings, declare_outputs
 from ..graph.model import Workflow
 from .loop import run_cycles
 from .params import check_parameters
@@ -92,6 +93,10 @@ def cyclic_flow(
     task_runner: Any = None,
     tag_points: bool = False,
     xtriggers: Mapping[str, Any] | None = None,
+    outputs: Mapping[str, Any] | None = None,
+    completion: Mapping[str, str] | None = None,
+    clock_expire: Mapping[str, Any] | None = None,
+    queues: Mapping[str, Any] | None = None,
     resume: bool = True,
     result_storage: str | Path | Any = None,
     **flow_options: Any,
@@ -104,6 +109,12 @@ def cyclic_flow(
     flow.cylc file, likewise. ``initial``/``final``/``runahead`` override a
     flow.cylc's own. ``xtriggers`` declares the clock triggers a ``graph`` names
     (``{"clock_1": "wall_clock(offset=PT1H)"}``; ``@wall_clock`` needs none).
+    Run-time settings, by task name, for either front end (flow.cylc's
+    ``[runtime]``, ``[[special tasks]]`` and ``[[queues]]``): ``outputs``
+    (``{"foo": ["out1"]}``: custom outputs the body emits with ``emit_output``),
+    ``completion`` (``{"foo": "succeeded and (x or y)"}``), ``clock_expire``
+    (``{"foo": "PT1H"}``) and ``queues`` (``{"big": (2, [foo, "bar"])}``: at
+    most 2 of these active at once). See docs/triggers.md.
     Other keyword arguments go to ``prefect.Flow`` (``retries``, ``log_prints``,
     ``description``...). The default task runner is a ``ThreadPoolTaskRunner``
     with ``DEFAULT_MAX_WORKERS`` threads.
@@ -142,7 +153,7 @@ def cyclic_flow(
                 "or pass undecorated tasks",
             )
         workflow, notices = _from_text(
-            graph, cylc, initial, final, runahead, time_zone, name, xtriggers
+            graph, cylc, initial, final, runahead, time_zone, name, xtriggers, outputs
         )
         impls = _by_name(tasks)
     else:
@@ -160,9 +171,11 @@ def cyclic_flow(
             runahead=runahead or "P4",
             time_zone=time_zone,
             name=name,
+            outputs=outputs,
         )
         impls = task_map(*tasks)
         notices = []
+    apply_run_settings(workflow, completion, clock_expire, queues)
     _check_implementations(workflow, impls)
     flow_name = name or workflow.name
     resumer = Resume(flow_name, result_storage_option(result_storage)) if resume else None
@@ -190,6 +203,7 @@ def _from_text(
     time_zone: str | None,
     name: str | None,
     xtriggers: Mapping[str, Any] | None = None,
+    outputs: Mapping[str, Any] | None = None,
 ) -> tuple[Workflow, list[str]]:
     """The workflow of a graph or flow.cylc, and the flow.cylc's notices (logged here)."""
     if cylc is not None:
@@ -198,6 +212,7 @@ def _from_text(
         workflow, notices = load_flow_cylc(Path(cylc))
         for note in notices:
             logger.info("%s: %s", cylc, note)
+        declare_outputs(workflow, outputs)
         if initial is not None or final is not None:
             workflow = workflow.with_window(initial, final)
         if runahead is not None:
@@ -206,23 +221,22 @@ def _from_text(
         if name:
             workflow.name = name
         return workflow, notices
-    from ..frontends.graphstring import from_graph
+    from ..frontends.graphstring import add_graph
 
     if initial is None:
         raise CycleError(
             "a cyclic flow needs an initial cycle point",
             fix="pass initial=, e.g. cyclic_flow(graph={...}, initial=1, final=4)",
         )
-    wf = from_graph(
-        graph,  # type: ignore[arg-type]
+    workflow = Workflow.create(
         initial,
         final,
-        runahead=runahead or "P4",
         time_zone=time_zone,
+        runahead=runahead or "P4",
         name=name or "cyclic-workflow",
-        xtriggers=xtriggers,
     )
-    return wf, []
+    declare_outputs(workflow, outputs)  # before the graph, which checks its uses of them
+    return add_graph(workflow, graph, xtriggers=xtriggers), []  # type: ignore[arg-type]
 
 
 def _by_name(tasks: Iterable[Task]) -> dict[str, Task]:

@@ -21,6 +21,7 @@ from prefect.states import Failed
 from ..cycling.points import Point
 from ..graph.model import Workflow
 from ..graph.unroll import Instance
+from .emit import OutputWatch
 from .rerun import parse_rerun
 from .resume import Resume
 from .scheduler import Scheduler
@@ -92,14 +93,25 @@ def run_cycles(
     )
     submitter = Submitter(workflow, impls, tag_points, Resume.active(resume), chosen)
     clock = _ClockLog(workflow)
+    outputs = OutputWatch(workflow, submitter.impls)
     done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
     in_flight: dict[Instance, PrefectFuture] = {}
     stopped_at: Point | None = None
+    expired_told = 0
     while True:
-        for item in sched.ready():
-            fut = submitter.submit(item)
-            in_flight[item.instance] = fut
-            fut.add_done_callback(lambda _f, inst=item.instance: done.put(inst))
+        # Submitting can release more at once (children of ':submitted').
+        while items := sched.ready():
+            for item in items:
+                inst = item.instance
+                try:
+                    fut = submitter.submit(item)
+                except Exception as exc:  # refused before it was handed to the runner
+                    _submit_failed(sched, inst, workflow, logger, exc)
+                    continue
+                in_flight[inst] = fut
+                fut.add_done_callback(lambda _f, inst=inst: done.put(inst))
+                sched.submitted(inst)
+        expired_told = _tell_expired(sched, workflow, logger, expired_told)
         _notify(sched)
         due = sched.next_clock()
         if not in_flight and due is None:
@@ -107,12 +119,14 @@ def run_cycles(
         if due is not None:
             clock.announce(sched, logger)
         watch = [i for i in sched.waiting_for_started if i in in_flight]
+        poll = STARTED_POLL if watch or outputs.watching(in_flight) else None
         try:
-            finished = [done.get(timeout=_wait_time(due, sched, STARTED_POLL if watch else None))]
+            finished = [done.get(timeout=_wait_time(due, sched, poll))]
         except queue.Empty:
             for inst in watch:
                 if in_flight[inst].state.is_running():
                     sched.started(inst)
+            outputs.poll(sched, in_flight, logger)
             continue
         while True:
             try:
@@ -121,8 +135,16 @@ def run_cycles(
                 break
         for inst in finished:
             fut = in_flight.pop(inst)
-            fut.wait()
-            state = fut.state
+            try:
+                fut.wait()
+                state = fut.state
+            except Exception as exc:  # the runner could not run it (e.g. not picklable)
+                _submit_failed(sched, inst, workflow, logger, exc)
+                continue
+            outputs.ended(sched, inst, fut, state, logger)
+            if state.is_crashed() and not _body_started(fut):
+                _submit_failed(sched, inst, workflow, logger, state.message)
+                continue
             sched.started(inst)
             ok = state.is_completed()
             sched.finished(inst, ok)
@@ -143,6 +165,41 @@ def run_cycles(
         submitter.forget_except(sched)
     submitter.report(logger)
     return _outcome(sched, workflow, stopped_at, logger)
+
+
+def _submit_failed(
+    sched: Scheduler, inst: Instance, workflow: Workflow, logger: Any, why: object
+) -> None:
+    """``inst`` never ran: Cylc's ``submit-failed`` output."""
+    logger.warning(
+        "%s[%s] submit-failed (it never started): %s", inst.task, workflow.fmt(inst.point), why
+    )
+    sched.submit_failed(inst)
+
+
+def _body_started(fut: PrefectFuture) -> bool:
+    """Whether a crashed task run had entered its body (Running) before it crashed."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            run = client.read_task_run(fut.task_run_id)
+    except Exception:  # no record of it: it never got as far as the server
+        return False
+    return bool(run.run_count) or run.start_time is not None
+
+
+def _tell_expired(sched: Scheduler, workflow: Workflow, logger: Any, told: int) -> int:
+    for inst in sched.expired[told:]:
+        expires = workflow.expire_time(inst.task, inst.point)
+        logger.warning(
+            "%s[%s] expired: not started by %s (clock-expire %s), so it will not run",
+            inst.task,
+            workflow.fmt(inst.point),
+            expires.strftime("%Y-%m-%dT%H:%M:%SZ") if expires else "?",
+            workflow.clock_expire.get(inst.task),
+        )
+    return len(sched.expired)
 
 
 def _wait_time(due: dt.datetime | None, sched: Scheduler, poll: float | None) -> float | None:

@@ -164,7 +164,9 @@ class Resume:
                 persist_result=True,
                 result_storage=self._storage_for(task),
             )
-        variant.on_commit_hooks = [*task.on_commit_hooks, record_stop]
+        from .emit import record_outputs  # the outputs it emitted, beside its result
+
+        variant.on_commit_hooks = [*task.on_commit_hooks, record_stop, record_outputs]
         return variant
 
     def _storage_for(self, task: Task) -> Any:

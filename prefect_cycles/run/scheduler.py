@@ -164,6 +164,11 @@ class Scheduler:
         self._wake(inst)
         return True
 
+    def outputs_of(self, inst: Instance) -> frozenset[str]:
+        """The outputs ``inst`` has reached so far (empty if forgotten or not spawned)."""
+        rec = self._records.get(inst)
+        return rec.outputs if rec is not None else frozenset()
+
     def submit_failed(self, inst: Instance) -> None:
         """``inst`` never ran: its task runner refused it or it crashed before its body."""
         rec = self._records[inst]
