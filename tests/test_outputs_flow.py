@@ -93,7 +93,9 @@ def test_an_emitted_output_starts_children_before_the_task_ends(kind, tmp_path, 
         assert not (tmp_path / f"baz.{point}").exists()  # out2 never came: baz is skipped
     runs = task_runs(state, expect=["foo[1]", "foo[2]", "bar[1]", "bar[2]"])
     assert not any(name.startswith("baz") for name in runs)
-    assert any("foo[1] completed output out1 (first half written)" in m for m in log_messages(state))
+    assert any(
+        "foo[1] completed output out1 (first half written)" in m for m in log_messages(state)
+    )
 
 
 @task
