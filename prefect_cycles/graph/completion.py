@@ -88,8 +88,7 @@ def _parse(task: str, expr: str) -> ast.Expression:
         raise ValidationError(
             f"{where} is not a valid expression",
             task=task,
-            fix="join output names with 'and', 'or' and parentheses, e.g. "
-            "succeeded and (x or y)",
+            fix="join output names with 'and', 'or' and parentheses, e.g. succeeded and (x or y)",
         ) from None
     for node in ast.walk(tree):
         if not isinstance(node, _ALLOWED):
@@ -160,7 +159,7 @@ def completion_for(task: str, outputs: Outputs, expression: str | None = None) -
         raise ValidationError(
             f"{where}: {name!r} is not an output of {task}",
             task=task,
-            fix=f"declare it ([runtime][{task}][[outputs]] {name} = \"a message\", or "
+            fix=f'declare it ([runtime][{task}][[outputs]] {name} = "a message", or '
             f"@cycle(..., outputs=[{name!r}])), or use one of: {', '.join(sorted(known))}",
         )
     comp = Completion(task, expression.strip(), tree, frozenset(known))

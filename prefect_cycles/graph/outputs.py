@@ -212,10 +212,9 @@ class Outputs:
         at = f" in {where}" if where else ""
         if output not in OUTPUT_ALIASES and output not in self._custom.get(task, {}):
             raise GraphSyntaxError(
-                f"unknown output :{output} on {task} (undefined custom output "
-                f"{task}:{output}){at}",
+                f"unknown output :{output} on {task} (undefined custom output {task}:{output}){at}",
                 task=task,
-                fix=f"declare it: [runtime][{task}][[outputs]] {output} = \"a message\" in "
+                fix=f'declare it: [runtime][{task}][[outputs]] {output} = "a message" in '
                 f"flow.cylc, @cycle(..., outputs=[{output!r}]) on the task, or "
                 f"outputs={{{task!r}: [{output!r}]}}; or use a standard output",
             )
