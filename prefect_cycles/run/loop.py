@@ -106,7 +106,7 @@ def run_cycles(
                 try:
                     fut = submitter.submit(item)
                 except Exception as exc:  # refused before it was handed to the runner
-                    _submit_failed(sched, inst, workflow, logger, exc)
+                    _submit_failed(sched, submitter, inst, logger, exc)
                     continue
                 in_flight[inst] = fut
                 fut.add_done_callback(lambda _f, inst=inst: done.put(inst))
@@ -139,11 +139,11 @@ def run_cycles(
                 fut.wait()
                 state = fut.state
             except Exception as exc:  # the runner could not run it (e.g. not picklable)
-                _submit_failed(sched, inst, workflow, logger, exc)
+                _submit_failed(sched, submitter, inst, logger, exc)
                 continue
             outputs.ended(sched, inst, fut, state, logger)
             if state.is_crashed() and not _body_started(fut):
-                _submit_failed(sched, inst, workflow, logger, state.message)
+                _submit_failed(sched, submitter, inst, logger, state.message)
                 continue
             sched.started(inst)
             ok = state.is_completed()
@@ -168,12 +168,17 @@ def run_cycles(
 
 
 def _submit_failed(
-    sched: Scheduler, inst: Instance, workflow: Workflow, logger: Any, why: object
+    sched: Scheduler, submitter: Submitter, inst: Instance, logger: Any, why: object
 ) -> None:
-    """``inst`` never ran: Cylc's ``submit-failed`` output."""
+    """``inst`` never ran: Cylc's ``submit-failed`` output. Its future is dropped, so no
+    child waits on it or reads a result from it."""
     logger.warning(
-        "%s[%s] submit-failed (it never started): %s", inst.task, workflow.fmt(inst.point), why
+        "%s[%s] submit-failed (it never started): %s",
+        inst.task,
+        sched.workflow.fmt(inst.point),
+        why,
     )
+    submitter.futures.pop(inst, None)
     sched.submit_failed(inst)
 
 
