@@ -21,12 +21,14 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ..errors import CycleError, ValidationError
+from ..graph.completion import completion_for
 from ..graph.model import Workflow
 from .cylcfile import Section, file_error, unquote, unquote_list
 
 __all__ = [
     "DEFAULT_QUEUE_LIMIT",
     "apply_run_settings",
+    "check_completions",
     "declare_outputs",
     "read_run_limits",
     "read_runtime",
@@ -150,6 +152,14 @@ def read_run_limits(
     wf.add_queue("default", default_limit, list(wf.tasks))
     for name, limit, members in declared:
         wf.add_queue(name, limit, members)
+    check_completions(wf)
+
+
+def check_completions(wf: Workflow) -> None:
+    """Check every task's own completion expression against the graph, as ``cylc validate``."""
+    for task, expr in wf.completion.items():
+        if task in wf.tasks:
+            completion_for(task, wf.outputs, expr)
 
 
 def runtime_paths(root: Section) -> set[str]:
@@ -211,6 +221,7 @@ def apply_run_settings(
             )
         limit, members = spec
         wf.add_queue(str(qname), limit, [_known(wf, _name(m), f"queue {qname!r}") for m in members])
+    check_completions(wf)
 
 
 def _known(wf: Workflow, task: str, what: str) -> str:
