@@ -25,7 +25,7 @@ __all__ = ["WALL_CLOCK", "clock_time", "parse_call", "parse_offset", "utc_now"]
 WALL_CLOCK = "wall_clock"
 
 #: A Cylc xtrigger declaration: ``func(args)`` with an optional ``:PT1M`` check interval.
-_CALL = re.compile(r"^\s*(\w+)\s*\((.*)\)\s*(?::\s*\w+)?\s*$", re.DOTALL)
+_CALL = re.compile(r"^\s*([\w.]+)\s*\((.*)\)\s*(?::\s*[\w.]+)?\s*$", re.DOTALL)
 
 _OFFSET_HELP = "give an ISO 8601 duration such as PT1H, -PT30M, P1D or PT10S"
 

@@ -363,6 +363,7 @@ def _unused(root: Section, wf: Workflow, source: str) -> list[str]:
     used.add("[scheduling][special tasks]clock-trigger")
     used |= runtime_paths(root)
     used.update(f"[scheduling][xtriggers]{t.label}" for t in wf.clock_triggers)
+    used.update(f"[scheduling][xtriggers]{t.label}" for t in wf.xtriggers)
     scheduler = root.sections.get("scheduler")
     utc = scheduler.items.get("UTC mode") if scheduler is not None else None
     if utc is not None and scheduler is not None:

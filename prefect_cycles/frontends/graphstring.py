@@ -17,10 +17,11 @@ the section, the line and a fix.
 
 Clock xtriggers (``@wall_clock => foo``, or a label declared as
 ``wall_clock(offset=PT1H)``) become clock triggers on the model, as Cylc runs
-them: joined by ``&`` on the left of ``=>``, never in an ``|``. Cylc features
-with no meaning here are refused with a clear message (suicide triggers
-``!foo``, parameters ``foo<m>``, inter-workflow triggers, custom outputs,
-xtrigger functions other than ``wall_clock``).
+them: joined by ``&`` on the left of ``=>``, never in an ``|``. Other
+xtrigger functions (``x = mymod.check(...)``) become function xtriggers
+(:mod:`prefect_cycles.graph.xtrigger`). Cylc features with no meaning here
+are refused with a clear message (suicide triggers ``!foo``, parameters
+``foo<m>``, inter-workflow triggers).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from ..graph.model import (
     Workflow,
 )
 from ..graph.outputs import Outputs, check_finish
+from ..graph.xtrigger import parse_xtrigger
 from .refs import WallClock
 from .syntax import (
     FAMILY_QUALIFIERS,
@@ -168,6 +170,8 @@ class _Reader:
     xtriggers: Mapping[str, str | WallClock] = field(default_factory=dict)
     #: xtrigger label -> clock offset, for each one used on the left of '=>'
     clocks: dict[str, str] = field(default_factory=dict)
+    #: xtrigger label -> declaration, for function xtriggers (run by run/xtriggers.py)
+    functions: dict[str, str] = field(default_factory=dict)
 
     def clock(self, node: Node, where: Where, task: str | None) -> None:
         """Check an ``@xtrigger`` on the left of ``=>`` (holding ``task``): a wall clock,
@@ -182,20 +186,19 @@ class _Reader:
                 task=task,
             )
         if isinstance(declared, WallClock):
-            func, offset = WALL_CLOCK, declared.offset
+            offset = declared.offset
         else:
             try:
-                func, offset = parse_call(declared, label=label)
+                _, offset = parse_call(declared, label=label)
             except CycleError as exc:
                 raise where.error(_message(exc), exc.fix or "", task=task) from None
-        if offset is None:
-            raise where.error(
-                f"xtrigger {node} calls {func}(), but prefect-cycles runs only wall_clock "
-                "xtriggers (clock triggers)",
-                "drop it from the graph, or make the check a Prefect task of its own that "
-                f"the others wait for (e.g. 'check_{label} => {task or 'foo'}')",
-                task=task,
-            )
+        if offset is None:  # a function xtrigger: checked now, called by run/xtriggers.py
+            try:
+                parse_xtrigger(str(declared), label=label)
+            except CycleError as exc:
+                raise where.error(_message(exc), exc.fix or "", task=task) from None
+            self.functions[label] = str(declared)
+            return
         if self.workflow.cycling.mode != "datetime":
             raise where.error(
                 f"clock xtrigger {node} needs date-time cycling (integer points are not times)",
@@ -353,7 +356,11 @@ class _Reader:
                 continue
             for target in right.members:
                 for node in nodes_in(pair.left):
-                    if node.xtrigger:
+                    if node.xtrigger and node.name in self.functions:
+                        wf.add_xtrigger(
+                            target, pair.recurrence, node.name, self.functions[node.name]
+                        )
+                    elif node.xtrigger:
                         wf.add_clock_trigger(
                             target, pair.recurrence, self.clocks[node.name], label=node.name
                         )

@@ -25,6 +25,7 @@ from .outputs import OUTPUT_ALIASES as OUTPUT_ALIASES
 from .outputs import OUTPUTS as OUTPUTS
 from .outputs import Outputs
 from .outputs import output_name as output_name
+from .xtrigger import XTrigger, parse_xtrigger
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_+%@-]*$")
 
@@ -258,6 +259,9 @@ class Workflow:
     clock_expire: dict[str, str] = field(default_factory=dict)
     #: Limited queues, each task in at most one (Cylc's "last assignment wins").
     queues: list[Queue] = field(default_factory=list)
+    #: Function xtriggers (``@x => foo`` with ``x = mymod.check(...)``), one per task and
+    #: recurrence.
+    xtriggers: list[XTrigger] = field(default_factory=list)
     _sequences: dict[str, Sequence] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -505,6 +509,23 @@ class Workflow:
         self.queues.append(queue)
         return queue
 
+    def add_xtrigger(self, task: str, recurrence: str, label: str, declaration: str) -> XTrigger:
+        """Hold ``task`` at the points of ``recurrence`` until the function xtrigger holds."""
+        func, args, kwargs, interval, seconds = parse_xtrigger(declaration, label=label)
+        self.add_task(task, recurrence)
+        trig = XTrigger(task, recurrence, label, func, args, kwargs, interval, seconds)
+        if trig not in self.xtriggers:
+            self.xtriggers.append(trig)
+        return trig
+
+    def xtriggers_for(self, task: str, point: Point) -> list[XTrigger]:
+        """The function xtriggers that hold ``task`` at ``point``."""
+        return [
+            x
+            for x in self.xtriggers
+            if x.task == task and self.sequence(x.recurrence).contains(point)
+        ]
+
     # -- reading ----------------------------------------------------------------
 
     def runahead_points(self) -> int | Interval:
@@ -534,6 +555,7 @@ class Workflow:
             completion=self.completion,
             clock_expire=self.clock_expire,
             queues=self.queues,
+            xtriggers=self.xtriggers,
         )
 
     def fmt(self, point: Point) -> str:

@@ -290,7 +290,13 @@ def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> Non
         for param in inspect.signature(t.fn).parameters.values():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue
-            fillable = param.name in (POINT_PARAM, PREVIOUS_PARAM) or param.name in workflow.tasks
+            labels = {x.label for x in workflow.xtriggers}
+            fillable = (
+                param.name in (POINT_PARAM, PREVIOUS_PARAM)
+                or param.name in workflow.tasks
+                or param.name.split("_")[0] in labels
+                or param.name in labels
+            )
             if fillable and param.kind is param.POSITIONAL_ONLY:
                 raise ValidationError(
                     f"task {name!r} parameter {param.name!r} is positional-only, but the cyclic "

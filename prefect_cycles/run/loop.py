@@ -26,6 +26,7 @@ from .rerun import parse_rerun
 from .resume import Resume
 from .scheduler import Scheduler
 from .submit import Submitter
+from .xtriggers import XTriggerCalls
 
 if TYPE_CHECKING:
     pass
@@ -98,6 +99,7 @@ def run_cycles(
     in_flight: dict[Instance, PrefectFuture] = {}
     stopped_at: Point | None = None
     expired_told = 0
+    calls = XTriggerCalls()  # function xtriggers, called off this thread
     while True:
         # Submitting can release more at once (children of ':submitted').
         while items := sched.ready():
@@ -112,14 +114,17 @@ def run_cycles(
                 fut.add_done_callback(lambda _f, inst=inst: done.put(inst))
                 sched.submitted(inst)
         expired_told = _tell_expired(sched, workflow, logger, expired_told)
+        for sig, func, args, kwargs in sched.xtrigger_calls(sched.now()):
+            calls.start(sig, func, args, kwargs)
         _notify(sched)
         due = sched.next_clock()
-        if not in_flight and due is None:
+        if not in_flight and due is None and not calls.in_flight:
             break
         if due is not None:
             clock.announce(sched, logger)
         watch = [i for i in sched.waiting_for_started if i in in_flight]
-        poll = STARTED_POLL if watch or outputs.watching(in_flight) else None
+        polling = watch or outputs.watching(in_flight) or calls.in_flight
+        poll = STARTED_POLL if polling else None
         try:
             finished = [done.get(timeout=_wait_time(due, sched, poll))]
         except queue.Empty:
@@ -127,6 +132,7 @@ def run_cycles(
                 if in_flight[inst].state.is_running():
                     sched.started(inst)
             outputs.poll(sched, in_flight, logger)
+            _xtrigger_results(sched, calls, logger)
             continue
         while True:
             try:
@@ -162,9 +168,20 @@ def run_cycles(
                 logger.info(
                     "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
                 )
+        _xtrigger_results(sched, calls, logger)
         submitter.forget_except(sched)
+    calls.close()
     submitter.report(logger)
     return _outcome(sched, workflow, stopped_at, logger)
+
+
+def _xtrigger_results(sched: Scheduler, calls: XTriggerCalls, logger: Any) -> None:
+    for sig, ok, results, error in calls.drain():
+        if error is not None:
+            logger.warning("xtrigger %s(...) failed, to be tried again: %s", sig[0], error)
+        elif ok:
+            logger.info("xtrigger satisfied: %s%s", sig[0], f" {results}" if results else "")
+        sched.xtrigger_result(sig, ok, results, sched.now())
 
 
 def _submit_failed(

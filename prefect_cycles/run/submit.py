@@ -104,6 +104,7 @@ class Submitter:
             if key in params and (key not in kwargs or need.parent.point > kwargs[key][0].point):
                 kwargs[key] = (need.parent, fut)
         args = {k: v[1] if isinstance(v, tuple) else v for k, v in kwargs.items()}
+        args.update({k: v for k, v in item.inputs.items() if k in params})  # xtrigger results
         fut = task.submit(**args, wait_for=wait_for)
         self.futures[inst] = fut
         return fut
