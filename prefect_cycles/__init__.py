@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from .frontends.decorators import all_of, any_of, build_workflow, cycle, on, previous
     from .frontends.flowcylc import load_flow_cylc
     from .frontends.graphstring import from_graph
-    from .frontends.refs import wall_clock
+    from .frontends.refs import wall_clock, xtrigger
     from .graph.model import Workflow
     from .run.emit import emit_output
     from .run.flow import CyclicFlow, cyclic_flow, stop_cycling
@@ -44,6 +44,7 @@ _LAZY = {
     "any_of": "frontends.refs",
     "all_of": "frontends.refs",
     "wall_clock": "frontends.refs",
+    "xtrigger": "frontends.refs",
     "build_workflow": "frontends.decorators",
     "from_graph": "frontends.graphstring",
     "load_flow_cylc": "frontends.flowcylc",
@@ -106,6 +107,7 @@ __all__ = [
     "previous",
     "stop_cycling",
     "wall_clock",
+    "xtrigger",
 ]
 
 

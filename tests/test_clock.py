@@ -279,7 +279,7 @@ def test_stopping_drops_instances_waiting_for_the_clock():
     [
         ({"P1": "@wall_clock => a"}, 1, None, "needs date-time cycling"),
         ({"PT1H": "@x => a"}, "2020-01-01", None, "xtrigger @x is not defined"),
-        ({"PT1H": "@x => a"}, "2020-01-01", {"x": "xrandom(50)"}, "only wall_clock"),
+        ({"PT1H": "@x => a"}, "2020-01-01", {"x": "xrandom(50"}, "is not a function call"),
         ({"PT1H": "@x => a"}, "2020-01-01", {"x": "wall_clock(PT1X)"}, "not a clock offset"),
         ({"PT1H": "@x | b => a"}, "2020-01-01", {"x": "wall_clock()"}, "conditional"),
         ({"PT1H": "(@x & b) | c => a"}, "2020-01-01", None, "conditional"),
@@ -383,9 +383,9 @@ def test_the_old_clock_trigger_form_is_upgraded_as_cylc_8_does(tmp_path):
             "illegal clock-trigger spec",
         ),
         (
-            "    initial cycle point = 2020\n    [[xtriggers]]\n        x = echo(hi)\n"
+            "    initial cycle point = 2020\n    [[xtriggers]]\n        x = echo(hi):PT0S\n"
             "    [[graph]]\n        P1D = @x => foo\n",
-            "runs only wall_clock",
+            "its interval PT0S is not positive",
         ),
     ],
 )

@@ -106,3 +106,28 @@ def test_workflow_state_waits_for_another_cyclic_flow(tmp_path, monkeypatch):
 def test_bad_declarations_say_what_to_write():
     with pytest.raises(CycleError, match=r"not a function call"):
         from_graph({"P1": "@x => a"}, 1, 1, xtriggers={"x": "nonsense"})
+
+
+# -- the decorators -------------------------------------------------------------------
+
+import xtrig_funcs  # noqa: E402 - the decorator below needs the function itself
+
+from prefect_cycles import cycle, xtrigger  # noqa: E402
+
+
+@cycle(
+    "P1",
+    after=xtrigger(xtrig_funcs.count_to, 2, point="%(point)s", name="%(name)s", interval="PT0.2S"),
+)
+@task
+def dgated(point: int, count_to: dict | None = None) -> None:
+    (Path(os.environ[HANDSHAKE]) / f"dgated.{point}").write_text(count_to["calls"])
+
+
+def test_a_python_callable_is_an_xtrigger_in_the_decorators(tmp_path, monkeypatch):
+    monkeypatch.setenv(HANDSHAKE, str(tmp_path))
+    flow = cyclic_flow(dgated, initial=1, final=1, name="xtriggers-dec", resume=False)
+    flow()
+    assert (tmp_path / "dgated.1").read_text() == "2"
+    with pytest.raises(CycleError, match="module-level function"):
+        xtrigger(lambda: True)

@@ -48,6 +48,7 @@ from .refs import (
     AnyRefs,
     Ref,
     WallClock,
+    XTriggerRef,
     all_of,
     any_of,
     as_after,
@@ -61,6 +62,8 @@ from .refs import (
     refs_in,
     task_name,
     wall_clock,
+    xtrigger,
+    xtriggers_in,
 )
 
 if TYPE_CHECKING:
@@ -80,6 +83,7 @@ __all__ = [
     "rules",
     "task_map",
     "wall_clock",
+    "xtrigger",
 ]
 
 RULES_ATTR = "__prefect_cycles_rules__"
@@ -245,6 +249,10 @@ def build_workflow(
                             task=tname,
                             fix="wait for an earlier instance with previous() or on(task, '-P1')",
                         )
+                    for x in xtriggers_in(rule.after):
+                        wf.add_xtrigger_call(
+                            tname, rec, x.label, x.func, x.args, x.kwargs, x.interval
+                        )
                     for clock in clocks_in(rule.after):
                         label = WALL_CLOCK if clock.offset == "PT0S" else str(clock)
                         wf.add_clock_trigger(tname, rec, clock.offset, label=label)
@@ -373,8 +381,8 @@ def _condition(
     """The model condition ``after`` means for ``target`` in a rule on ``recurrence``."""
     if after is None:
         return None
-    if isinstance(after, WallClock):
-        return None  # a clock trigger: see build_workflow()
+    if isinstance(after, (WallClock, XTriggerRef)):
+        return None  # a clock trigger or an xtrigger: see build_workflow()
     if isinstance(after, Ref):
         name = target if after.task is None else task_name(after.task)
         offset = after.offset

@@ -88,7 +88,7 @@ class AnyRefs(_Combines):
         return " | ".join(_paren(t) for t in self.terms)
 
 
-After: TypeAlias = "Ref | AllRefs | AnyRefs | WallClock"
+After: TypeAlias = "Ref | AllRefs | AnyRefs | WallClock | XTriggerRef"
 
 
 def _paren(term: After) -> str:
@@ -169,6 +169,7 @@ def any_of(*terms: object) -> AnyRefs:
     """
     found = _terms(terms, "any_of()")
     clock = next(iter(clocks_in(AnyRefs(found))), None)
+    clock = clock or next(iter(xtriggers_in(AnyRefs(found))), None)
     if clock is not None:
         raise ValidationError(
             f"{clock} cannot be one side of '|' (any_of): a clock trigger always holds, as in Cylc",
@@ -225,7 +226,7 @@ def _bool(value: object, where: str) -> bool:
 
 def as_after(value: object, where: str) -> After:
     """Normalise anything ``after=`` accepts to a Ref / AllRefs / AnyRefs."""
-    if isinstance(value, (Ref, AllRefs, AnyRefs, WallClock)):
+    if isinstance(value, (Ref, AllRefs, AnyRefs, WallClock, XTriggerRef)):
         return value
     if isinstance(value, (list, tuple)):
         terms = _terms(tuple(value), where)
@@ -264,7 +265,7 @@ def _node_ref(text: str, where: str) -> Ref:
 
 
 def refs_in(after: After | None) -> Iterator[Ref]:
-    if after is None or isinstance(after, WallClock):
+    if after is None or isinstance(after, (WallClock, XTriggerRef)):
         return
     if isinstance(after, Ref):
         yield after
@@ -354,3 +355,70 @@ def wall_clock(offset: str | _dt.timedelta = "PT0S") -> WallClock:
     """
     raw, _ = parse_offset(offset)
     return WallClock(raw)
+
+
+@dataclass(frozen=True)
+class XTriggerRef:
+    """A function xtrigger in ``@cycle(..., after=...)``: made by :func:`xtrigger`."""
+
+    label: str
+    func: str
+    args: tuple[object, ...] = ()
+    kwargs: tuple[tuple[str, object], ...] = ()
+    interval: str = "PT10S"
+
+    def __str__(self) -> str:
+        return f"@{self.label}"
+
+    def __and__(self, other: object) -> AllRefs:
+        return all_of(self, other)
+
+    def __rand__(self, other: object) -> AllRefs:
+        return all_of(other, self)
+
+    def __or__(self, other: object) -> Any:
+        raise ValidationError(
+            f"xtrigger {self} cannot be one side of '|': xtriggers always hold, as in Cylc",
+            fix="join it with & or all_of(), e.g. after=xtrigger(check) & any_of(a, b)",
+        )
+
+    __ror__ = __or__
+
+
+def xtrigger(
+    func: Any, *args: object, interval: str = "PT10S", label: str | None = None, **kwargs: object
+) -> XTriggerRef:
+    """Hold the task until ``func(*args, **kwargs)`` returns true, called every ``interval``.
+
+    ``func`` is a module-level function (or its ``"module.function"`` name, or a
+    built-in: ``"xrandom"``, ``"workflow_state"``); string arguments may hold
+    Cylc's templates (``"%(point)s"``, ``"%(name)s"``). Its results reach the
+    task as a parameter named ``label`` (default: the function's name).
+    """
+    if callable(func):
+        module, qualname = getattr(func, "__module__", None), getattr(func, "__qualname__", "")
+        if not module or "<" in qualname:
+            raise ValidationError(
+                f"xtrigger({qualname or func!r}) needs a module-level function, which the flow "
+                "can import by name",
+                fix="define the check at the top level of an importable module",
+            )
+        name = f"{module}.{qualname}"
+    elif isinstance(func, str) and func.strip():
+        name = func.strip()
+    else:
+        raise ValidationError(
+            f"xtrigger() takes a function or its name, not {func!r}",
+            fix="write xtrigger(mymod.check, point='%(point)s')",
+        )
+    parse_offset(interval)
+    lab = label or name.rsplit(".", 1)[-1]
+    return XTriggerRef(lab, name, tuple(args), tuple(kwargs.items()), str(interval))
+
+
+def xtriggers_in(after: After | None) -> Iterator[XTriggerRef]:
+    if isinstance(after, XTriggerRef):
+        yield after
+    elif isinstance(after, (AllRefs, AnyRefs)):
+        for term in after.terms:
+            yield from xtriggers_in(term)

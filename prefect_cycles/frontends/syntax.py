@@ -197,7 +197,9 @@ def tokenize(compact: str, where: Where) -> list[tuple[str, str]]:
         if "::" in compact:
             raise where.error(
                 "inter-workflow triggers (task<workflow::task>) are not supported",
-                "run the other workflow's task as a task of this workflow, or drop it",
+                "wait for the other cyclic flow with a workflow_state xtrigger: declare "
+                "up = workflow_state(other//%(point)s/task:succeeded) under [[xtriggers]] "
+                "(or xtriggers= for cyclic_flow) and write '@up => foo'",
             )
         raise where.error(
             "task parameters (task<param>) are not supported",

@@ -518,6 +518,26 @@ class Workflow:
             self.xtriggers.append(trig)
         return trig
 
+    def add_xtrigger_call(
+        self,
+        task: str,
+        recurrence: str,
+        label: str,
+        func: str,
+        args: tuple[object, ...] = (),
+        kwargs: tuple[tuple[str, object], ...] = (),
+        interval: str = "PT10S",
+    ) -> XTrigger:
+        """Like :meth:`add_xtrigger`, from a call already taken apart (the decorators)."""
+        _, duration = parse_offset(interval, task=task)
+        self.add_task(task, recurrence)
+        trig = XTrigger(
+            task, recurrence, label, func, args, kwargs, interval, float(duration.get_seconds())
+        )
+        if trig not in self.xtriggers:
+            self.xtriggers.append(trig)
+        return trig
+
     def xtriggers_for(self, task: str, point: Point) -> list[XTrigger]:
         """The function xtriggers that hold ``task`` at ``point``."""
         return [
