@@ -41,7 +41,7 @@ def _format(
     fmt = workflow.fmt
     ids = {n: f"{fmt(n.point)}/{n.task}" for n in runs}
     edges = [(a, b) for a, b in all_edges if a in ids and b in ids]
-    if workflow.clock_triggers:
+    if workflow.clock_triggers or workflow.xtriggers:
         _add_xtriggers(runs, edges, ids, workflow, clocks)
     if workflow.cycling.mode == "integer":
         # An Instance is the tuple (task, point): Cylc's integer order already.
@@ -64,7 +64,8 @@ def _add_xtriggers(
     workflow: Workflow,
     clocks: Callable[[Instance], tuple[ClockTrigger, ...]],
 ) -> None:
-    """Add Cylc's ``POINT/@label`` nodes and their edges for the clock triggers drawn.
+    """Add Cylc's ``POINT/@label`` nodes and their edges for the clock and function
+    xtriggers drawn.
 
     Cylc draws a graph-string ``@xtrigger`` as a node of its own at the
     child's point (the old ``clock-trigger`` form is not drawn). An xtrigger
@@ -73,8 +74,8 @@ def _add_xtriggers(
     fmt = workflow.fmt
     seen: set[tuple[Instance, Instance]] = set()
     for inst in list(runs):
-        for trig in clocks(inst):
-            if not trig.drawn:
+        for trig in (*clocks(inst), *workflow.xtriggers_for(inst.task, inst.point)):
+            if not getattr(trig, "drawn", True):  # function xtriggers are always drawn
                 continue
             node = Instance(f"@{trig.label}", inst.point)
             if node not in ids:
