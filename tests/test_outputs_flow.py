@@ -190,3 +190,39 @@ def test_decorators_declare_and_trigger_on_custom_outputs(tmp_path, monkeypatch)
 def test_an_undeclared_output_is_refused_with_the_fix():
     with pytest.raises(CycleError, match=r"undefined custom output foo:out1.*Fix: declare it"):
         cyclic_flow(foo, bar, graph={"P1": "foo:out1 => bar"}, initial=1, final=1)
+
+
+# -- resume -----------------------------------------------------------------------------
+
+
+@task
+def writer(point: int) -> str:
+    emit_output("half")
+    return "written"
+
+
+@task
+def reader(point: int) -> None:
+    if not _marker("reader-may-pass").exists():
+        raise RuntimeError("not yet")
+
+
+def test_a_rerun_restores_the_outputs_of_a_cached_instance(tmp_path, monkeypatch):
+    monkeypatch.setenv(HANDSHAKE, str(tmp_path))
+    flow = cyclic_flow(
+        writer,
+        reader,
+        graph={"P1": "writer:half => reader"},
+        outputs={"writer": ["half"]},
+        initial=1,
+        final=1,
+        name="outputs-resume",
+        result_storage=tmp_path / "results",
+    )
+    assert flow(return_state=True).is_failed()  # reader failed; writer completed
+    _marker("reader-may-pass").touch()
+    state = flow(return_state=True)
+    assert state.is_completed(), state.message  # writer came back Cached, with its output
+    runs = task_runs(state, expect=["writer[1]", "reader[1]"])
+    assert runs["writer[1]"].state.name == "Cached"
+    assert any("writer[1] completed output half (restored" in m for m in log_messages(state))
