@@ -142,13 +142,15 @@ class OutputWatch:
 
     def watching(self, in_flight: Mapping[Instance, PrefectFuture]) -> bool:
         """True when some in-flight instance may still emit an output (poll then)."""
-        return any(inst.task in self.declared for inst in in_flight)
+        return bool(self.declared) and any(inst.task in self.declared for inst in in_flight)
 
     def poll(
         self, sched: Scheduler, in_flight: Mapping[Instance, PrefectFuture], logger: Any
     ) -> bool:
         """Hand the scheduler every output emitted since the last poll; True if any."""
         news = False
+        if not self.declared:
+            return news
         for inst, fut in list(in_flight.items()):
             news |= self._check(sched, inst, fut, logger)
         return news
