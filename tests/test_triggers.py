@@ -334,3 +334,23 @@ def test_flow_cylc_queues_outputs_completion_and_clock_expire(tmp_path):
         ("big", 1, {"m1", "m2"}),
     ]
     Scheduler(wf)  # the completion expression agrees with the graph
+
+
+@pytest.mark.parametrize(
+    ("key", "fix"), [("external-trigger", "xtrigger function"), ("sequential", "foo[-P1] => foo")]
+)
+def test_special_tasks_without_a_prefect_meaning_are_refused_with_what_to_use(tmp_path, key, fix):
+    (tmp_path / "flow.cylc").write_text(
+        "[scheduling]\n    cycling mode = integer\n    initial cycle point = 1\n"
+        f'    [[special tasks]]\n        {key} = foo("x")\n'
+        '    [[graph]]\n        P1 = "foo"\n'
+    )
+    with pytest.raises(CycleError) as exc:
+        load_flow_cylc(tmp_path)
+    assert f"{key} has no meaning in prefect-cycles" in str(exc.value) and fix in exc.value.fix
+
+
+def test_inter_workflow_triggers_are_refused_pointing_at_workflow_state():
+    with pytest.raises(GraphSyntaxError) as exc:
+        workflow({"P1": "foo<other::bar> => baz"})
+    assert "inter-workflow triggers" in str(exc.value) and "workflow_state" in exc.value.fix

@@ -38,6 +38,15 @@ __all__ = [
 #: Cylc's limit of the default queue (``[scheduling][[queues]][[[default]]]limit``).
 DEFAULT_QUEUE_LIMIT = 100
 
+#: Special tasks with no Prefect meaning, and what to write instead.
+_REFUSED_SPECIAL = {
+    "external-trigger": "wait for the condition with an xtrigger function instead "
+    "([[xtriggers]] x = mymod.check(point=%(point)s):PT1M and '@x => foo'), or start the "
+    "flow from a Prefect automation on the event",
+    "sequential": "write the dependency in the graph: foo[-P1] => foo (one step of the "
+    "task's recurrence back)",
+}
+
 _ENTRY = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")
 
 
@@ -94,6 +103,15 @@ def read_run_limits(
     """Read ``clock-expire`` and ``[[queues]]`` (after the graph: they name its tasks)."""
     scheduling = root.sections["scheduling"]
     special = scheduling.sections.get("special tasks")
+    for key, instead in _REFUSED_SPECIAL.items():
+        refused = special.items.get(key) if special is not None else None
+        if refused is not None:
+            raise file_error(
+                source,
+                refused.line,
+                f"[scheduling][[special tasks]]{key} has no meaning in prefect-cycles",
+                instead,
+            )
     item = special.items.get("clock-expire") if special is not None else None
     if item is not None:
         for entry in unquote_list(item.value):
