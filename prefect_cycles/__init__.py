@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     CycleError,
     CyclicDependencyError,
+    CyclicFlowFailed,
     GraphSyntaxError,
     PointError,
     RecurrenceError,
@@ -87,6 +88,7 @@ __all__ = [
     "CycleError",
     "CyclicDependencyError",
     "CyclicFlow",
+    "CyclicFlowFailed",
     "GraphSyntaxError",
     "Picture",
     "PointError",

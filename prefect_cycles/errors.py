@@ -61,3 +61,32 @@ class CyclicDependencyError(ValidationError):
     def __init__(self, message: str, *, loop: list[str], fix: str | None = None) -> None:
         self.loop = loop
         super().__init__(message, fix=fix)
+
+
+class CyclicFlowFailed(CycleError):
+    """A cyclic flow run that did not complete: instances failed, or others were blocked.
+
+    Raised by a plain call of the flow (``fl()``, or a subflow call); with
+    ``return_state=True`` the Failed state's result is this error. ``summary``
+    holds the run's counts and lists (the same dict a completed run returns),
+    ``failed`` and ``blocked`` the instances by task run name, ``unsaved`` the
+    instances that completed but whose results could not be stored.
+    """
+
+    def __init__(self, message: str, *, summary: dict, fix: str | None = None) -> None:
+        self.reason = message
+        self.summary = dict(summary)
+        self.failed: list[str] = list(self.summary.get("failed", []))
+        self.blocked: list[str] = list(self.summary.get("blocked", []))
+        self.unsaved: list[str] = list(self.summary.get("unsaved", []))
+        super().__init__(message, task=None, fix=fix)
+
+    def __reduce__(self) -> tuple:
+        """Pickle by the keyword arguments (results, process pools and the API need it)."""
+        return (_rebuild_failed, (type(self), self.reason, self.summary, self.fix))
+
+
+def _rebuild_failed(
+    cls: type[CyclicFlowFailed], message: str, summary: dict, fix: str | None
+) -> CyclicFlowFailed:
+    return cls(message, summary=summary, fix=fix)

@@ -12,7 +12,7 @@ from prefect import task
 
 from prefect_cycles import cyclic_flow
 from prefect_cycles.run.identity import fingerprint
-from prefect_cycles.sources import load_flow
+from prefect_cycles.show.sources import load_flow
 
 DATA = Path(__file__).parent / "data" / "identity"
 

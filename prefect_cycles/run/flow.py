@@ -25,6 +25,7 @@ from ..cycling.points import Point
 from ..errors import CycleError, ValidationError
 from ..frontends.runtime import apply_run_settings, declare_outputs
 from ..graph.model import Workflow
+from .identity import identity
 from .loop import run_cycles
 from .params import check_parameters
 from .resume import Resume, mark_stop
@@ -99,6 +100,7 @@ def cyclic_flow(
     queues: Mapping[str, Any] | None = None,
     resume: bool = True,
     result_storage: str | Path | Any = None,
+    lock_manager: Any = None,
     **flow_options: Any,
 ) -> CyclicFlow:
     """Build a Prefect flow that runs a cyclic workflow.
@@ -128,9 +130,13 @@ def cyclic_flow(
     with ``tag_points=True`` grows by a thread per point.
 
     ``resume=True`` (the default) makes a rerun of the flow skip what already
-    completed: each instance's result is persisted under a cache key of flow
-    name, task name and point plus Prefect's ``TASK_SOURCE``, and comes back
-    ``Cached`` (so give each cyclic flow its own ``name``). ``result_storage``
+    completed: each instance's result is persisted under a cache key of the
+    workflow's identity, task name and point plus Prefect's ``TASK_SOURCE``, and
+    comes back ``Cached``. The identity is ``name`` when given (every workflow
+    of that name shares results, on purpose), else the default name, where the
+    workflow is defined and its graph (:mod:`prefect_cycles.run.identity`). Two
+    runs at once run each instance once: its transaction is SERIALIZABLE under
+    ``lock_manager`` (default: file locks beside the results). ``result_storage``
     is where results go: a directory, a block slug ``type/name`` or a saved
     storage block (default: Prefect's default result storage). A task with its
     own ``cache_policy``/``cache_key_fn``/``persist_result`` keeps its rules. The
@@ -178,8 +184,16 @@ def cyclic_flow(
     apply_run_settings(workflow, completion, clock_expire, queues)
     _check_implementations(workflow, impls)
     flow_name = name or workflow.name
-    resumer = Resume(flow_name, result_storage_option(result_storage)) if resume else None
     caller = sys._getframe(1).f_globals
+    resumer = (
+        Resume(
+            identity(workflow, name, cylc, caller).key,
+            result_storage_option(result_storage),
+            lock_manager,
+        )
+        if resume
+        else None
+    )
     fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer, notices)
     cflow = CyclicFlow(
         fn,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model import Workflow
+from ..graph.model import Workflow
 
 #: Hex digits of the graph fingerprint and of the identity's short form.
 DIGITS = 12

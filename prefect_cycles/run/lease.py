@@ -19,9 +19,12 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .runonce import HEARTBEAT, RUNS, me, why_dead
+from .runonce import HEARTBEAT, RUNS, RunOnceLocks, me, why_dead
+
+if TYPE_CHECKING:
+    from .resume import Resume
 
 
 def current_run() -> str | None:
@@ -117,4 +120,23 @@ def lease(runs_dir: Path, identity: str) -> Iterator[Path | None]:
             path.unlink()
 
 
-__all__ = ["RUNS", "current_run", "lease", "take_over"]
+@contextlib.contextmanager
+def guarded(resume: Resume | None, logger: Any) -> Iterator[Resume | None]:
+    """Run one flow run's body under run-once locks and a lease, after taking over dead runs.
+
+    Yields the resume to submit with (its lock manager resolved), or None.
+    """
+    if resume is None:
+        yield None
+        return
+    resume = resume.locked()
+    locks = resume.lock_manager
+    if not isinstance(locks, RunOnceLocks):  # the user's own lock manager: no leases
+        yield resume
+        return
+    take_over(locks.runs_dir, resume.flow, logger)
+    with lease(locks.runs_dir, resume.flow):
+        yield resume
+
+
+__all__ = ["RUNS", "current_run", "guarded", "lease", "take_over"]

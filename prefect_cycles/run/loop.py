@@ -19,9 +19,11 @@ from prefect.futures import PrefectFuture
 from prefect.states import Failed
 
 from ..cycling.points import Point
+from ..errors import CyclicFlowFailed
 from ..graph.model import Workflow
 from ..graph.unroll import Instance
 from .emit import OutputWatch
+from .lease import guarded
 from .rerun import parse_rerun
 from .resume import Resume
 from .scheduler import Scheduler
@@ -74,8 +76,26 @@ def run_cycles(
     resume: Resume | None = None,
     rerun: object = None,
 ) -> Any:
-    """The body of a cyclic flow: schedule, submit and wait on every instance."""
+    """The body of a cyclic flow: schedule, submit and wait on every instance.
+
+    With resume, under run-once locks and a lease (:func:`~prefect_cycles.run.lease.guarded`).
+    """
     logger = get_run_logger()
+    with guarded(Resume.active(resume), logger) as active:
+        return _run(workflow, impls, start, stop, runahead, tag_points, active, rerun, logger)
+
+
+def _run(
+    workflow: Workflow,
+    impls: Mapping[str, Task],
+    start: object,
+    stop: object,
+    runahead: str | None,
+    tag_points: bool,
+    resume: Resume | None,
+    rerun: object,
+    logger: Any,
+) -> Any:
     sched = Scheduler(workflow, start, stop, runahead)
     chosen = parse_rerun(rerun, sched.unroller)  # type: ignore[arg-type]
     fmt = workflow.fmt
@@ -92,7 +112,7 @@ def run_cycles(
     logger.info(
         "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
     )
-    submitter = Submitter(workflow, impls, tag_points, Resume.active(resume), chosen)
+    submitter = Submitter(workflow, impls, tag_points, resume, chosen)
     clock = _ClockLog(workflow)
     outputs = OutputWatch(workflow, submitter.impls)
     done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
@@ -282,6 +302,13 @@ def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, log
         parts.append("blocked: " + "; ".join(f"{label(i)} ({why})" for i, why in blocked))
     if sched.stalled_by_runahead():
         parts.append("later points were held back by the runahead limit")
-    message = "Cyclic workflow did not complete. " + ". ".join(parts)
-    logger.error(message)
-    return Failed(message=message, data=summary)
+    error = CyclicFlowFailed(
+        f"Cyclic workflow {workflow.name!r} did not complete. " + ". ".join(parts),
+        summary=summary,
+        fix="read the error of each failed task run in its logs, fix the cause and run the "
+        "flow again (with resume, what completed comes back Cached and only the rest runs)",
+    )
+    logger.error(str(error))
+    # The error is the state's data, so that Prefect raises it from a plain call
+    # (it can raise an exception, never a dict) and return_state=True still has it.
+    return Failed(message=str(error), data=error)

@@ -18,20 +18,22 @@ crash, and a cached instance that once stopped the cycling stops it again.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from prefect import Task
 from prefect.cache_policies import TASK_SOURCE, CachePolicy
 from prefect.filesystems import WritableFileSystem
+from prefect.locking.protocol import LockManager
 from prefect.results import ResultRecord, ResultStore, get_result_store
 from prefect.settings import get_current_settings
 from prefect.states import State
-from prefect.transactions import Transaction, get_transaction
+from prefect.transactions import IsolationLevel, Transaction, get_transaction
 from prefect.utilities.annotations import NotSet
 
 from ..errors import CycleError
+from .runonce import RunOnceLocks, lock_directory
 
 #: Name of the transaction value ``stop_cycling`` sets.
 STOP_FLAG = "prefect-cycles-stopped"
@@ -144,15 +146,28 @@ record_stop.log_on_run = False  # type: ignore[attr-defined]
 
 @dataclass(frozen=True)
 class Resume:
-    """How one cyclic flow resumes: its name (part of every key) and result storage."""
+    """How one cyclic flow resumes: its identity (part of every key), storage and locks.
+
+    ``flow`` is the workflow's identity key (:mod:`prefect_cycles.run.identity`).
+    ``lock_manager`` makes each instance run once across the runs that share the
+    results; without one, :meth:`locked` puts a :class:`RunOnceLocks` beside them.
+    """
 
     flow: str
     storage: Storage | None = None
+    lock_manager: LockManager | None = None
 
     @staticmethod
     def active(resume: Resume | None) -> Resume | None:
         """``resume`` unless Prefect's own setting turns caching off for every task."""
         return None if resume is None or get_current_settings().tasks.disable_caching else resume
+
+    def locked(self) -> Resume:
+        """This resume with its lock manager, found at run time (a block slug needs the API)."""
+        if self.lock_manager is not None:
+            return self
+        directory, _ = lock_directory(self.storage)
+        return replace(self, lock_manager=RunOnceLocks(directory))
 
     def prepare(self, task: Task) -> Task:
         """The task as the flow submits it: persisting its results, with the stop hook."""
@@ -174,8 +189,18 @@ class Resume:
         return self.storage if self.storage is not None and task.result_storage is None else NotSet
 
     def policy(self, task: str, label: str) -> CachePolicy:
-        """The cache policy of one instance: its key, plus the task's source code."""
-        return InstanceKey(flow=self.flow, task=task, point=label) + TASK_SOURCE
+        """The cache policy of one instance: its key, plus the task's source code.
+
+        With a lock manager, the instance's transaction is SERIALIZABLE: its run
+        takes the key's lock before looking for a result, so of two runs at once
+        one runs the body and the other waits, then finds the result (Cached).
+        """
+        policy = InstanceKey(flow=self.flow, task=task, point=label) + TASK_SOURCE
+        if self.lock_manager is None:
+            return policy
+        return policy.configure(
+            isolation_level=IsolationLevel.SERIALIZABLE, lock_manager=self.lock_manager
+        )
 
     def store_for(self, variant: Task) -> ResultStore:
         """The result store the variant's runs write to, for reading markers back."""

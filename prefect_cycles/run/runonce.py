@@ -111,6 +111,12 @@ class RunOnceLocks(FileSystemLockManager):
         super().__init__(lock_files_directory)
         self.runs_dir = self.lock_files_directory / RUNS
 
+    def _lock_path_for_key(self, key: str) -> Path:
+        """``<key>.lock``: Prefect's ``with_suffix`` would give ``k.stop`` the lock of ``k``."""
+        if (info := self._locks.get(key)) is not None:
+            return info["path"]
+        return self.lock_files_directory / f"{key}.lock"
+
     # -- who holds a lock ---------------------------------------------------------
 
     def _stamp(self, key: str) -> None:
