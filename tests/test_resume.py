@@ -72,6 +72,11 @@ def by_state(state) -> dict[str, set[str]]:
     return out
 
 
+def records(storage: Path) -> list[Path]:
+    """The result records in a storage directory (not its ``.prefect-cycles`` locks)."""
+    return [p for p in storage.iterdir() if not p.name.startswith(".")]
+
+
 def names(tasks: str, points) -> set[str]:
     return {f"{t}[{p}]" for t in tasks.split() for p in points}
 
@@ -190,7 +195,7 @@ def test_results_land_in_the_given_storage_and_are_found_only_there(tmp_path: Pa
     storage = tmp_path / "here"
     flow = tally_flow(tmp_path, str(storage))  # a directory may be given as a string too
     assert flow(return_state=True).is_completed()
-    assert len(list(storage.iterdir())) == 3  # one result record per instance
+    assert len(records(storage)) == 3  # one result record per instance
     assert ran(ledger()) == names("tally", (1, 2, 3))
     elsewhere = tally_flow(tmp_path, tmp_path / "elsewhere")
     assert by_state(elsewhere(return_state=True)) == {"Completed": names("tally", (1, 2, 3))}
@@ -490,7 +495,7 @@ def test_a_flow_killed_mid_run_loses_nothing_and_repeats_nothing(tmp_path: Path)
         while True:
             lines = ledger_path.read_text().splitlines() if ledger_path.exists() else []
             done = [line for line in lines if line.startswith("done")]
-            on_disk = list(results.iterdir()) if results.exists() else []
+            on_disk = records(results) if results.exists() else []
             if "started work[4]" in lines and len(done) == 6 and len(on_disk) == 6:
                 break
             assert first.poll() is None, first.stdout.read().decode()[-3000:]
