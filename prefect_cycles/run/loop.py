@@ -24,9 +24,10 @@ from ..graph.model import Workflow
 from ..graph.unroll import Instance
 from .emit import OutputWatch
 from .lease import guarded
-from .rerun import parse_rerun
-from .resume import Resume
+from .rerun import Rerun, parse_rerun
+from .resume import Resume, owns_caching
 from .scheduler import Scheduler
+from .stopped import known_stop, remember
 from .submit import Submitter
 from .xtriggers import XTriggerCalls
 
@@ -113,6 +114,7 @@ def _run(
         "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
     )
     submitter = Submitter(workflow, impls, tag_points, resume, chosen)
+    known = stopper = _known_stop(sched, resume, chosen, impls, submitter, logger)
     clock = _ClockLog(workflow)
     outputs = OutputWatch(workflow, submitter.impls)
     done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
@@ -184,6 +186,9 @@ def _run(
                 )
             elif submitter.stopped_cycling(inst, state, logger):
                 stopped_at = inst.point if stopped_at is None else min(stopped_at, inst.point)
+                stopper = (
+                    stopper if stopper and stopper[1] <= inst.point else (inst.task, inst.point)
+                )
                 sched.stop_after(inst.point)
                 logger.info(
                     "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
@@ -192,6 +197,8 @@ def _run(
         submitter.forget_except(sched)
     calls.close()
     submitter.report(logger)
+    if resume is not None and stopper is not None and stopper != known:
+        remember(resume, submitter.impls, stopper[0], fmt(stopper[1]))
     return _outcome(sched, workflow, stopped_at, logger)
 
 
@@ -242,6 +249,36 @@ def _tell_expired(sched: Scheduler, workflow: Workflow, logger: Any, told: int) 
             workflow.clock_expire.get(inst.task),
         )
     return len(sched.expired)
+
+
+def _known_stop(
+    sched: Scheduler,
+    resume: Resume | None,
+    chosen: Rerun,
+    impls: Mapping[str, Task],
+    submitter: Submitter,
+    logger: Any,
+) -> tuple[str, Point] | None:
+    """Stop after the point where an earlier run stopped, when it will stop there again.
+
+    See :mod:`prefect_cycles.run.stopped`: this makes a rerun of a finished
+    loop-until workflow restore the same instances every time and start none.
+    """
+    if resume is None or chosen:
+        return None
+    known = known_stop(
+        resume, sched.workflow, submitter.impls, {n: owns_caching(t) for n, t in impls.items()}
+    )
+    if known is None or known[1] < sched.unroller.start:
+        return None
+    sched.stop_after(known[1])
+    logger.info(
+        "%s[%s] stopped the cycling in an earlier run: this run restores the points up to "
+        "it and starts nothing later",
+        known[0],
+        sched.workflow.fmt(known[1]),
+    )
+    return known
 
 
 def _wait_time(due: dt.datetime | None, sched: Scheduler, poll: float | None) -> float | None:
