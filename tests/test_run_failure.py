@@ -48,6 +48,7 @@ SUMMARY = {
     "blocked": ["step[3]"],
     "never_run": [],
     "stopped_at": None,
+    "unsaved": [],
 }
 
 

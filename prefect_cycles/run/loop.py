@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from prefect import Task, get_run_logger
 from prefect.futures import PrefectFuture
-from prefect.states import Failed
+from prefect.states import Completed, Failed
 
 from ..cycling.points import Point
 from ..errors import CyclicFlowFailed
@@ -26,6 +26,7 @@ from .emit import OutputWatch
 from .lease import guarded
 from .rerun import Rerun, parse_rerun
 from .resume import Resume, owns_caching
+from .saving import Saving
 from .scheduler import Scheduler
 from .stopped import known_stop, remember
 from .submit import Submitter
@@ -199,7 +200,7 @@ def _run(
     submitter.report(logger)
     if resume is not None and stopper is not None and stopper != known:
         remember(resume, submitter.impls, stopper[0], fmt(stopper[1]))
-    return _outcome(sched, workflow, stopped_at, logger)
+    return _outcome(sched, workflow, stopped_at, logger, submitter.saving)
 
 
 def _xtrigger_results(sched: Scheduler, calls: XTriggerCalls, logger: Any) -> None:
@@ -313,7 +314,13 @@ class _ClockLog:
         self.told = {inst for inst, _ in waiting}
 
 
-def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, logger: Any) -> Any:
+def _outcome(
+    sched: Scheduler,
+    workflow: Workflow,
+    stopped_at: Point | None,
+    logger: Any,
+    saving: Saving | None = None,
+) -> Any:
     fmt = workflow.fmt
 
     def label(inst: Instance) -> str:
@@ -328,10 +335,17 @@ def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, log
         "blocked": [label(i) for i, _ in blocked],
         "never_run": [label(i) for i, _ in sched.never_run],
         "stopped_at": None if stopped_at is None else fmt(stopped_at),
+        "unsaved": list(saving.unsaved) if saving is not None else [],
     }
+    unsaved = saving.report() if saving is not None else None
     if not sched.failed and not blocked and not sched.stalled_by_runahead():
-        logger.info("All %d instances completed", sched.succeeded + sched.failed_ok)
-        return summary
+        done = f"All {sched.succeeded + sched.failed_ok} instances completed"
+        if unsaved is None:
+            logger.info(done)
+            return summary
+        # The work is done, so the run completes; the message says what a rerun repeats.
+        logger.warning("%s, but %s", done, unsaved)
+        return Completed(message=f"{done}, but {unsaved}", data=summary)
     parts = []
     if sched.failed:
         parts.append("failed: " + ", ".join(summary["failed"]))
@@ -339,6 +353,8 @@ def _outcome(sched: Scheduler, workflow: Workflow, stopped_at: Point | None, log
         parts.append("blocked: " + "; ".join(f"{label(i)} ({why})" for i, why in blocked))
     if sched.stalled_by_runahead():
         parts.append("later points were held back by the runahead limit")
+    if unsaved is not None:
+        parts.append(unsaved)
     error = CyclicFlowFailed(
         f"Cyclic workflow {workflow.name!r} did not complete. " + ". ".join(parts),
         summary=summary,

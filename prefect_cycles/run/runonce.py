@@ -23,6 +23,7 @@ run ``Crashed``, naming the run that took over (see :mod:`.lease`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import socket
@@ -41,12 +42,26 @@ HEARTBEAT = 30.0
 #: Seconds without a heartbeat after which a lease of another host counts as dead.
 STALE = 10 * HEARTBEAT
 
+#: Seconds a lock file may stay unreadable (Prefect creates it empty, then writes it).
+HALF_WRITTEN = 30.0
+
 #: Directory, under the lock directory, of the flow runs' lease files.
 RUNS = "runs"
 
 logger: Logger = get_logger(__name__)
 
 _HOST = socket.gethostname()
+
+
+def _log() -> Any:
+    """The run's logger when there is a run (so the UI shows it), else this module's."""
+    from prefect import get_run_logger
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logger
 
 
 def process_started(pid: int) -> str | None:
@@ -110,6 +125,8 @@ class RunOnceLocks(FileSystemLockManager):
     def __init__(self, lock_files_directory: Path) -> None:
         super().__init__(lock_files_directory)
         self.runs_dir = self.lock_files_directory / RUNS
+        self._unlocked: set[str] = set()  # keys run without a lock: the store is not writable
+        self._told = False
 
     def _lock_path_for_key(self, key: str) -> Path:
         """``<key>.lock``: Prefect's ``with_suffix`` would give ``k.stop`` the lock of ``k``."""
@@ -143,9 +160,12 @@ class RunOnceLocks(FileSystemLockManager):
         acquire_timeout: float | None = None,
         hold_timeout: float | None = None,
     ) -> bool:
-        taken = super().acquire_lock(key, holder, acquire_timeout, hold_timeout)
-        if taken:
-            self._stamp(key)
+        try:
+            taken = super().acquire_lock(key, holder, acquire_timeout, hold_timeout)
+            if taken:
+                self._stamp(key)
+        except OSError as exc:
+            return self._without_lock(key, exc)
         return taken
 
     async def aacquire_lock(
@@ -155,10 +175,43 @@ class RunOnceLocks(FileSystemLockManager):
         acquire_timeout: float | None = None,
         hold_timeout: float | None = None,
     ) -> bool:
-        taken = await super().aacquire_lock(key, holder, acquire_timeout, hold_timeout)
-        if taken:
-            self._stamp(key)
+        try:
+            taken = await super().aacquire_lock(key, holder, acquire_timeout, hold_timeout)
+            if taken:
+                self._stamp(key)
+        except OSError as exc:
+            return self._without_lock(key, exc)
         return taken
+
+    def _without_lock(self, key: str, exc: OSError) -> bool:
+        """Go on without the lock of ``key`` when the store cannot take a lock file.
+
+        A full or read-only store must not stop the work (its results are
+        reported unsaved apart); the lock file this attempt left empty goes.
+        """
+        path = self._lock_path_for_key(key)
+        with contextlib.suppress(OSError):
+            if path.stat().st_size == 0:
+                path.unlink()
+        self._locks.pop(key, None)
+        self._unlocked.add(key)
+        if not self._told:
+            self._told = True
+            _log().warning(
+                "Run-once locks cannot be written in %s (OSError [%s] %s): this run goes on "
+                "without them, so a run of the same workflow at the same time may repeat "
+                "instances",
+                self.lock_files_directory,
+                errno.errorcode.get(exc.errno or 0, "?"),
+                exc.strerror or exc,
+            )
+        return True
+
+    def release_lock(self, key: str, holder: str) -> None:
+        if key in self._unlocked:
+            self._unlocked.discard(key)
+            return
+        super().release_lock(key, holder)
 
     # -- reading locks, and breaking dead ones ----------------------------------
 
@@ -173,10 +226,22 @@ class RunOnceLocks(FileSystemLockManager):
         except ValueError:
             return {"holder": "", "expiration": None, "path": self._lock_path_for_key(key)}
 
+    def _unreadable_too_long(self, info: dict[str, Any]) -> bool:
+        """A lock file still unreadable after :data:`HALF_WRITTEN` seconds: its write failed."""
+        try:
+            return time.time() - Path(info["path"]).stat().st_mtime > HALF_WRITTEN
+        except OSError:
+            return False
+
     def is_locked(self, key: str, use_cache: bool = False) -> bool:
         info = self._get_lock_info(key, use_cache=use_cache)
-        if info is not None and info.get("holder"):
-            reason = why_dead(info, self.runs_dir)
+        if info is not None:
+            if info.get("holder"):
+                reason = why_dead(info, self.runs_dir)
+            elif self._unreadable_too_long(info):
+                reason = f"its lock file has been unreadable for over {HALF_WRITTEN:.0f} s"
+            else:
+                return True  # being written as we look
             if reason is not None:
                 self._break(key, info, reason)
                 return False
@@ -186,9 +251,13 @@ class RunOnceLocks(FileSystemLockManager):
         """Remove a dead holder's lock, unless someone took it again meanwhile."""
         path = Path(info["path"])
         with contextlib.suppress(OSError, ValueError):
-            if pydantic_core.from_json(path.read_bytes()).get("holder") == info["holder"]:
+            try:
+                holder = pydantic_core.from_json(path.read_bytes()).get("holder", "")
+            except ValueError:
+                holder = ""  # still unreadable
+            if holder == info["holder"]:
                 path.unlink()
-                logger.warning(
+                _log().warning(
                     "Broke the lock %s of an instance whose holder is dead (%s); it runs again",
                     path.name,
                     reason,

@@ -25,6 +25,7 @@ from ..graph.model import Workflow
 from ..graph.unroll import Instance
 from .rerun import Rerun
 from .resume import CACHED, Resume, owns_caching, result_saved, stopped_when_cached
+from .saving import Saving
 from .scheduler import Ready, Scheduler
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class Submitter:
         self.rerun = rerun or Rerun()
         self.impls = {n: resume.prepare(t) for n, t in impls.items()} if resume else dict(impls)
         self._own = {n: owns_caching(t) for n, t in impls.items()}  # the user's caching rules
+        self.saving = Saving(workflow, resume, self.impls, self._own) if resume else None
         self.futures: dict[Instance, PrefectFuture] = {}
         self.refreshed: set[Instance] = set()  # chosen for a rerun, or downstream of one
         self.cached = 0
@@ -80,6 +82,8 @@ class Submitter:
             if self.rerun.chosen(inst) or any(n.parent in self.refreshed for n in item.parents):
                 task.refresh_cache = True
                 self.refreshed.add(inst)
+            if self.saving is not None:
+                self.saving.submitted(inst, refresh=inst in self.refreshed)
         params = self._params[inst.task]
         kwargs: dict[str, Any] = {}
         if POINT_PARAM in params:
@@ -117,20 +121,14 @@ class Submitter:
         """
         if self.resume is None:
             return state.name == STOP_STATE
+        if self.saving is not None and self.impls[inst.task].persist_result:
+            self.saving.finished(inst, state, result_saved(state), logger)
         if state.name == CACHED:
             self.cached += 1
             store = self._stores.get(inst.task)
             if store is None:
                 store = self._stores[inst.task] = self.resume.store_for(self.impls[inst.task])
             return stopped_when_cached(state, store)
-        if self.impls[inst.task].persist_result and not result_saved(state):
-            logger.warning(
-                "%s[%s] completed but its result could not be saved, so a rerun will run it "
-                "again. Fix: return a value the result serializer can save (pickle by default), "
-                "or give the task result_serializer='json' or another serializer",
-                inst.task,
-                self.workflow.fmt(inst.point),
-            )
         return state.name == STOP_STATE
 
     def report(self, logger: Any) -> None:
