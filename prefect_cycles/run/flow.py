@@ -30,6 +30,7 @@ from .loop import run_cycles
 from .params import check_parameters
 from .resume import Resume, mark_stop
 from .resume import result_storage as result_storage_option
+from .safety import check_option as check_serializer
 from .submit import DEFAULT_MAX_WORKERS, POINT_PARAM, PREVIOUS_PARAM, STOP_STATE
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def cyclic_flow(
     resume: bool = True,
     result_storage: str | Path | Any = None,
     lock_manager: Any = None,
+    result_serializer: str | None = None,
     **flow_options: Any,
 ) -> CyclicFlow:
     """Build a Prefect flow that runs a cyclic workflow.
@@ -136,7 +138,10 @@ def cyclic_flow(
     of that name shares results, on purpose), else the default name, where the
     workflow is defined and its graph (:mod:`prefect_cycles.run.identity`). Two
     runs at once run each instance once: its transaction is SERIALIZABLE under
-    ``lock_manager`` (default: file locks beside the results). ``result_storage``
+    ``lock_manager`` (default: file locks beside the results).
+    ``result_serializer="json"`` saves results as plain JSON and reads back
+    nothing else, so a record planted in the storage is never unpickled
+    (:mod:`prefect_cycles.run.safety`). ``result_storage``
     is where results go: a directory, a block slug ``type/name`` or a saved
     storage block (default: Prefect's default result storage). A task with its
     own ``cache_policy``/``cache_key_fn``/``persist_result`` keeps its rules. The
@@ -190,6 +195,7 @@ def cyclic_flow(
             identity(workflow, name, cylc, caller).key,
             result_storage_option(result_storage),
             lock_manager,
+            check_serializer(result_serializer),
         )
         if resume
         else None

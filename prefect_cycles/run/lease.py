@@ -129,7 +129,7 @@ def guarded(resume: Resume | None, logger: Any) -> Iterator[Resume | None]:
     if resume is None:
         yield None
         return
-    resume = resume.locked()
+    resume = resume.for_run()
     locks = resume.lock_manager
     if not isinstance(locks, RunOnceLocks):  # the user's own lock manager: no leases
         yield resume

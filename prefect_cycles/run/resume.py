@@ -34,6 +34,7 @@ from prefect.utilities.annotations import NotSet
 
 from ..errors import CycleError
 from .runonce import RunOnceLocks, lock_directory
+from .safety import JsonOnlyFileSystem, json_only, strict_json
 
 #: Name of the transaction value ``stop_cycling`` sets.
 STOP_FLAG = "prefect-cycles-stopped"
@@ -156,29 +157,47 @@ class Resume:
     flow: str
     storage: Storage | None = None
     lock_manager: LockManager | None = None
+    #: ``"json"``: results saved and read back as plain JSON only (:mod:`.safety`).
+    serializer: str | None = None
 
     @staticmethod
     def active(resume: Resume | None) -> Resume | None:
         """``resume`` unless Prefect's own setting turns caching off for every task."""
         return None if resume is None or get_current_settings().tasks.disable_caching else resume
 
-    def locked(self) -> Resume:
-        """This resume with its lock manager, found at run time (a block slug needs the API)."""
-        if self.lock_manager is not None:
-            return self
-        directory, _ = lock_directory(self.storage)
-        return replace(self, lock_manager=RunOnceLocks(directory))
+    def for_run(self) -> Resume:
+        """This resume as one flow run uses it: its storage and lock manager found.
+
+        Done at run time, since a block slug or Prefect's default storage needs
+        the run's settings and API.
+        """
+        resume = self
+        if resume.serializer is not None and not isinstance(resume.storage, JsonOnlyFileSystem):
+            resume = replace(resume, storage=json_only(resume.storage))
+        if resume.lock_manager is None:
+            directory, _ = lock_directory(resume.storage)
+            resume = replace(resume, lock_manager=RunOnceLocks(directory))
+        return resume
 
     def prepare(self, task: Task) -> Task:
         """The task as the flow submits it: persisting its results, with the stop hook."""
+        serializer = strict_json() if self.serializer and task.result_serializer is None else NotSet
+        storage = self._storage_for(task)
+        # Prefect wants a block given to a task saved on the server; the JSON-only
+        # store is built afresh by each run, so it is set after, as Prefect's own value.
+        unsaved = isinstance(storage, JsonOnlyFileSystem)
+        given = NotSet if unsaved else storage
         if owns_caching(task):
-            variant = task.with_options(result_storage=self._storage_for(task))
+            variant = task.with_options(result_storage=given, result_serializer=serializer)
         else:
             variant = task.with_options(
                 cache_policy=TASK_SOURCE,  # a placeholder: each instance gets its own
                 persist_result=True,
-                result_storage=self._storage_for(task),
+                result_storage=given,
+                result_serializer=serializer,
             )
+        if unsaved:
+            variant.result_storage = storage
         from .emit import record_outputs  # the outputs it emitted, beside its result
 
         variant.on_commit_hooks = [*task.on_commit_hooks, record_stop, record_outputs]
