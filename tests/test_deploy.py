@@ -175,3 +175,24 @@ def test_prefect_deploy_to_a_process_pool_and_worker(
         out = run([*prefect, "deployment", "run", POOLED, *WINDOW_2_4], env)
         done_before = {f"{t}[{p}]" for t in ("fetch_obs", "model", "publish") for p in (2, 3)}
         check_window(server, flow_run_id(out.stdout), 2, 4, cached=frozenset(done_before))
+
+
+def test_a_plain_run_resumes_from_a_served_run(
+    server: PrefectServer, project: Path, tmp_path: Path
+) -> None:
+    """A served flow run runs in a child process that cannot read the tasks' source, so
+    Prefect's TASK_SOURCE gave it other keys than a plain or worker run of the same flow:
+    resume must not depend on where the run happens (see SourceDigest in run/resume.py)."""
+    env = server.client_env(PREFECT_HOME=str(tmp_path / "home"))
+    with running([sys.executable, "serve.py"], env, tmp_path / "serve.log", cwd=project) as proc:
+        wait_for_deployment(server, SERVED, proc)
+        out = run([*prefect_cli(), "deployment", "run", SERVED, *WINDOW_2_3], env)
+        check_window(server, flow_run_id(out.stdout), 2, 3)
+    plain = (
+        "from flows import forecast\n"
+        "state = forecast(start=2, stop=3, return_state=True)\n"
+        "print(state.state_details.flow_run_id)\n"
+    )
+    out = run([sys.executable, "-c", plain], env, cwd=project)
+    every = {f"{t}[{p}]" for t in ("fetch_obs", "model", "publish") for p in (2, 3)}
+    check_window(server, out.stdout.strip().splitlines()[-1], 2, 3, cached=frozenset(every))

@@ -28,7 +28,7 @@ from ..graph.model import Workflow
 from .identity import identity
 from .loop import run_cycles
 from .params import check_parameters
-from .resume import Resume, mark_stop
+from .resume import Resume, mark_stop, source_digest
 from .resume import result_storage as result_storage_option
 from .safety import check_option as check_serializer
 from .submit import DEFAULT_MAX_WORKERS, POINT_PARAM, PREVIOUS_PARAM, STOP_STATE
@@ -196,6 +196,7 @@ def cyclic_flow(
             result_storage_option(result_storage),
             lock_manager,
             check_serializer(result_serializer),
+            {n: source_digest(t) for n, t in impls.items()},
         )
         if resume
         else None

@@ -17,8 +17,9 @@ crash, and a cached instance that once stopped the cycling stops it again.
 
 from __future__ import annotations
 
+import inspect
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from prefect.settings import get_current_settings
 from prefect.states import State
 from prefect.transactions import IsolationLevel, Transaction, get_transaction
 from prefect.utilities.annotations import NotSet
+from prefect.utilities.hashing import hash_objects
 
 from ..errors import CycleError
 from .runonce import RunOnceLocks, lock_directory
@@ -64,6 +66,44 @@ class InstanceKey(CachePolicy):
         **kwargs: Any,
     ) -> str | None:
         return f"{self.flow}/{self.task}[{self.point}]"
+
+
+@dataclass
+class SourceDigest(CachePolicy):
+    """Prefect's ``TASK_SOURCE`` key, computed once, where the workflow is defined.
+
+    ``TASK_SOURCE`` reads the task's source in the process that runs it. A
+    served flow runs in a child process that gets the flow pickled, and there
+    the task's source cannot be read (``source_code`` is None), so Prefect
+    hashed something else: a served run and a worker or plain run of the same
+    flow got different keys and never resumed from each other. The digest is
+    the same value ``TASK_SOURCE`` gives where the source can be read, so
+    results saved before keep their keys.
+    """
+
+    digest: str = ""
+
+    def compute_key(
+        self,
+        task_ctx: Any,
+        inputs: dict[str, Any],
+        flow_parameters: dict[str, Any],
+        **kwargs: Any,
+    ) -> str | None:
+        return self.digest
+
+
+def source_digest(task: Task) -> str:
+    """What ``TASK_SOURCE`` computes for ``task`` in a process that can read its source."""
+    lines = getattr(task, "source_code", None)
+    if lines is None:
+        try:
+            lines = inspect.getsource(task.fn)
+        except (OSError, TypeError):  # no source to read: the code itself, as Prefect does
+            from prefect.cache_policies import _normalize_code_location
+
+            return hash_objects(_normalize_code_location(task.fn.__code__), raise_on_failure=True)
+    return hash_objects(lines, raise_on_failure=True)  # type: ignore[return-value]
 
 
 def result_storage(value: object) -> Storage | None:
@@ -159,6 +199,8 @@ class Resume:
     lock_manager: LockManager | None = None
     #: ``"json"``: results saved and read back as plain JSON only (:mod:`.safety`).
     serializer: str | None = None
+    #: Task name -> :func:`source_digest`, taken where the workflow was built.
+    sources: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @staticmethod
     def active(resume: Resume | None) -> Resume | None:
@@ -214,7 +256,9 @@ class Resume:
         takes the key's lock before looking for a result, so of two runs at once
         one runs the body and the other waits, then finds the result (Cached).
         """
-        policy = InstanceKey(flow=self.flow, task=task, point=label) + TASK_SOURCE
+        digest = self.sources.get(task)
+        source = TASK_SOURCE if digest is None else SourceDigest(digest=digest)
+        policy = InstanceKey(flow=self.flow, task=task, point=label) + source
         if self.lock_manager is None:
             return policy
         return policy.configure(
