@@ -1,12 +1,15 @@
 """Resume: a rerun of a cyclic flow skips the instances that already completed.
 
 Built on Prefect's own caching, not beside it. Each instance's task run gets
-a cache policy made of an instance key (flow name, task name, cycle point) and
-Prefect's ``TASK_SOURCE``, and persists its result; a later run of the same
-flow finds the committed record and reports the instance ``Cached`` with its
-old result, which feeds ``previous`` and the children like a fresh one. The key
-leaves out the inputs and the window on purpose: "this instance completed" is
-what counts, as in a Cylc restart; changing the task's code starts it afresh.
+a cache policy made of an instance key (the workflow's identity, see
+``identity.py``; task name; cycle point) and the digest of the task's source
+that Prefect's ``TASK_SOURCE`` gives (``SourceDigest``), and persists its result;
+a later run of the same workflow finds the committed record and reports the
+instance ``Cached`` with its old result, which feeds ``previous`` and the
+children like a fresh one. The key leaves out the inputs and the window on
+purpose: "this instance completed" is what counts, as in a Cylc restart;
+changing the task's code starts it afresh. The transaction is SERIALIZABLE
+under a lock manager, so two runs at once run an instance once (``runonce.py``).
 
 One thing a cached state cannot carry is its original name, ``StopCycling``.
 So ``stop_cycling`` also sets a flag in the task's transaction, and a commit
