@@ -73,10 +73,16 @@ def process_started(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
+_ME: tuple[int, str | None] | None = None
+
+
 def me(run: str | None = None) -> dict[str, Any]:
     """Who this process is, as locks and leases record it."""
+    global _ME
     pid = os.getpid()
-    return {"host": _HOST, "pid": pid, "started": process_started(pid), "run": run}
+    if _ME is None or _ME[0] != pid:  # a forked child is someone else
+        _ME = (pid, process_started(pid))
+    return {"host": _HOST, "pid": pid, "started": _ME[1], "run": run}
 
 
 def _pid_gone(pid: int, started: str | None) -> bool:
@@ -100,6 +106,8 @@ def why_dead(who: dict[str, Any], runs_dir: Path, now: float | None = None) -> s
     if host is None or pid is None:
         return None
     if host == _HOST:
+        if int(pid) == os.getpid():
+            return None  # this very process
         if _pid_gone(int(pid), who.get("started")):
             return f"its process {pid} on {host} is gone"
         return None
@@ -148,10 +156,8 @@ class RunOnceLocks(FileSystemLockManager):
             "expiration": None if info["expiration"] is None else str(info["expiration"]),
             **me(current_run()),
         }
-        path = Path(info["path"])
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(json.dumps(record).encode())
-        os.replace(tmp, path)
+        # In place: a reader that catches it half-written takes the lock as held.
+        Path(info["path"]).write_bytes(json.dumps(record).encode())
 
     def acquire_lock(
         self,
@@ -235,17 +241,20 @@ class RunOnceLocks(FileSystemLockManager):
 
     def is_locked(self, key: str, use_cache: bool = False) -> bool:
         info = self._get_lock_info(key, use_cache=use_cache)
-        if info is not None:
-            if info.get("holder"):
-                reason = why_dead(info, self.runs_dir)
-            elif self._unreadable_too_long(info):
-                reason = f"its lock file has been unreadable for over {HALF_WRITTEN:.0f} s"
-            else:
-                return True  # being written as we look
-            if reason is not None:
-                self._break(key, info, reason)
-                return False
-        return super().is_locked(key, use_cache=use_cache)
+        if info is None:
+            self._locks.pop(key, None)  # gone: forget what was read before
+            return False
+        if info.get("holder"):
+            reason = why_dead(info, self.runs_dir)
+        elif self._unreadable_too_long(info):
+            reason = f"its lock file has been unreadable for over {HALF_WRITTEN:.0f} s"
+        else:
+            return True  # being written as we look
+        if reason is not None:
+            self._break(key, info, reason)
+            return False
+        # Prefect's check of the expiration, on the record just read (not read again).
+        return super().is_locked(key, use_cache=True)
 
     def _break(self, key: str, info: dict[str, Any], reason: str) -> None:
         """Remove a dead holder's lock, unless someone took it again meanwhile."""
