@@ -17,8 +17,10 @@ flow.cylc takes its directory's name (``run1``, ``suite``...). So:
   alone collides: two copies of one experiment script in two directories have
   the same graph, and two unnamed flows in one file (or notebook) have the same
   place. Both together collide only for the same graph defined in the same
-  place, which is the same workflow. The price: moving the file, or editing
-  the graph, starts an unnamed workflow afresh; name it to keep its results.
+  place, which is the same workflow. (A notebook or a REPL has no file; its
+  working directory stands in for one.) The price: moving the file, or
+  editing the graph, starts an unnamed workflow afresh; name it to keep its
+  results.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def defined_at(cylc: str | Path | None, caller_globals: Mapping[str, Any]) -> st
     file = caller_globals.get("__file__")
     if file:
         return os.path.realpath(file)
-    return f"<{caller_globals.get('__name__', 'interactive')}>"
+    # A notebook or a REPL has no file: its working directory stands in for one.
+    return f"<{caller_globals.get('__name__', 'interactive')} in {os.getcwd()}>"
 
 
 def identity(
