@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from flowruns import log_messages, task_runs
 from ledger import note, runs
 from prefect import task
 from prefect.results import ResultRecord
+from prefect.settings import PREFECT_API_URL
 
 from prefect_cycles import cyclic_flow
 
@@ -139,3 +141,24 @@ def test_a_corrupt_record_is_a_warning_naming_it_and_its_instance_runs_again(
         assert any(m.startswith(f"{name} had a saved result in {path}") for m in messages)
     assert records(store)[truncated] == bytes([2]) * SIZE  # replaced by the fresh result
     assert set(t.state.name for t in task_runs(flow(return_state=True)).values()) == {"Cached"}
+
+
+def test_the_run_command_says_which_results_were_not_saved_and_why(tiny: Path):
+    """``prefect-cycles run`` ends 0 (the work is done) and its final view names the cause."""
+    env = dict(
+        os.environ,
+        PREFECT_API_URL=PREFECT_API_URL.value(),
+        CYCLES_RESULTS=str(tiny / "results"),
+    )
+    source = f"{Path(__file__).parent / 'data' / 'faults' / 'bigs.py'}:bigs"
+    out = subprocess.run(
+        [sys.executable, "-m", "prefect_cycles", "run", source, "--quiet"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    view = " ".join(out.stdout.split())
+    assert "Flow run Completed" in view
+    assert "results could not be saved (OSError [ENOSPC]" in view and "big[6]" in view

@@ -167,6 +167,8 @@ def _outcome(tally: Tally, wf: Workflow, state: Any) -> Outcome:
     outcome = Outcome(state.name)
     if not state.is_completed() and state.message and (sched is None or not sched.failed):
         outcome.notes.append(state.message)
+    if state.is_completed() and _unsaved(state):
+        outcome.notes.append(state.message)  # which results a rerun repeats, and why
     if sched is None:
         return outcome
 
@@ -180,6 +182,15 @@ def _outcome(tally: Tally, wf: Workflow, state: Any) -> Outcome:
         outcome.notes.append("Later points were held back by the runahead limit.")
     outcome.never_run = [(label(i), why) for i, why in sched.never_run]
     return outcome
+
+
+def _unsaved(state: Any) -> list[str]:
+    """The instances of a completed run whose results could not be saved."""
+    try:
+        summary = state.result()
+    except Exception:  # a result that cannot be read here has no list to give
+        return []
+    return list(summary.get("unsaved", [])) if isinstance(summary, dict) else []
 
 
 def _failure_messages(state: Any) -> dict[str, str]:
