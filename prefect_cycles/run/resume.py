@@ -98,15 +98,15 @@ class SourceDigest(CachePolicy):
 
 def source_digest(task: Task) -> str:
     """What ``TASK_SOURCE`` computes for ``task`` in a process that can read its source."""
-    lines = getattr(task, "source_code", None)
+    lines: object = getattr(task, "source_code", None)
     if lines is None:
         try:
             lines = inspect.getsource(task.fn)
         except (OSError, TypeError):  # no source to read: the code itself, as Prefect does
             from prefect.cache_policies import _normalize_code_location
 
-            return hash_objects(_normalize_code_location(task.fn.__code__), raise_on_failure=True)
-    return hash_objects(lines, raise_on_failure=True)  # type: ignore[return-value]
+            lines = _normalize_code_location(task.fn.__code__)
+    return hash_objects(lines, raise_on_failure=True) or ""  # raises rather than give None
 
 
 def result_storage(value: object) -> Storage | None:

@@ -294,7 +294,7 @@ def lock_directory(storage: Any) -> tuple[Path, bool]:
     if storage is None:
         storage = get_default_result_storage()
     elif isinstance(storage, str) and not isinstance(storage, Path):
-        storage = resolve_result_storage(storage, _sync=True)
+        storage = resolve_result_storage(storage, _sync=True)  # type: ignore[call-arg]
     if isinstance(storage, Path):
         return storage / LOCKS, True
     if isinstance(storage, LocalFileSystem) and storage.basepath:

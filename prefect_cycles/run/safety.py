@@ -84,7 +84,8 @@ class JsonOnlyFileSystem(LocalFileSystem):
         raise ValueError(f"refused result record {where}: {reason}")
 
     def read_path(self, path: str, _sync: bool | None = None) -> bytes:  # type: ignore[override]
-        return self._checked(path, LocalFileSystem.read_path(self, path, _sync=True))
+        content = LocalFileSystem.read_path(self, path, _sync=True)  # type: ignore[call-arg]
+        return self._checked(path, content)  # type: ignore[arg-type]
 
     async def aread_path(self, path: str) -> bytes:
         return self._checked(path, await LocalFileSystem.aread_path(self, path))
@@ -97,7 +98,7 @@ def json_only(storage: Any) -> JsonOnlyFileSystem:
     if storage is None:
         storage = get_default_result_storage()
     elif isinstance(storage, str):
-        storage = resolve_result_storage(storage, _sync=True)
+        storage = resolve_result_storage(storage, _sync=True)  # type: ignore[call-arg]
     if isinstance(storage, LocalFileSystem) and storage.basepath:
         storage = Path(storage.basepath)
     if not isinstance(storage, Path):

@@ -40,7 +40,9 @@ def instance_key(resume: Resume, variant: Task, task: str, label: str) -> str | 
     For a task whose caching resume owns (not one with the user's own policy).
     """
     return resume.policy(task, label).compute_key(
-        task_ctx=SimpleNamespace(task=variant), inputs={}, flow_parameters={}
+        task_ctx=SimpleNamespace(task=variant),  # type: ignore[arg-type] # only .task is read
+        inputs={},
+        flow_parameters={},
     )
 
 
