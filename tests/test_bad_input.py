@@ -233,9 +233,7 @@ EVERY_KNOWN_ITEM = """\
             limit = 2
     [[special tasks]]
         clock-trigger = a(PT0M)
-        external-trigger = a("go")
         clock-expire = a(PT1H)
-        sequential = a
     [[xtriggers]]
         clock_1 = wall_clock(offset=PT1H)
     [[graph]]
