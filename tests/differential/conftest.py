@@ -72,7 +72,7 @@ def _cases(config: pytest.Config) -> list[Case]:
     for case in cases:
         windows = case.windows or _default_windows(case)
         expect = forced or case.expect
-        resolved.append(Case(case.name, case.directory, windows, expect))
+        resolved.append(Case(case.name, case.directory, windows, expect, case.template_args))
     return resolved
 
 

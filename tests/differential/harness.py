@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CYLC_VERSION = "8.5.4"
+#: cylc-rose gives Cylc the template variables of a rose-suite.conf beside a flow.cylc.
+CYLC_ROSE_VERSION = "1.6.1"
 ENV_VAR = "PREFECT_CYCLES_CYLC"
 
 HERE = Path(__file__).resolve().parent
@@ -110,6 +112,8 @@ class Case:
     directory: Path
     windows: tuple[Window, ...]
     expect: str
+    #: template variable options given to both cylc and prefect-cycles (--set, --set-file)
+    template_args: tuple[str, ...] = ()
 
     @property
     def flow_file(self) -> Path:
@@ -141,10 +145,33 @@ def parse_header(text: str) -> tuple[tuple[Window, ...], str | None]:
     return tuple(windows), expect
 
 
+_TEMPLATE_HEADER = re.compile(r"^#\s*(set|set-file)\s*:\s*(.*?)\s*$")
+
+
+def parse_template_args(text: str, directory: Path) -> tuple[str, ...]:
+    """``# set: NAME=VALUE`` and ``# set-file: FILE`` lines as command-line options.
+
+    One variable or file a line; FILE is relative to the case directory.
+    """
+    args: list[str] = []
+    for line in text.splitlines():
+        match = _TEMPLATE_HEADER.match(line)
+        if not match:
+            continue
+        key, value = match.groups()
+        if key == "set":
+            args += ["--set", value]
+        else:
+            args += ["--set-file", str((directory / value).resolve())]
+    return tuple(args)
+
+
 def load_case(directory: Path, name: str, default_expect: str) -> Case:
     flow_file = directory / "flow.cylc"
-    windows, expect = parse_header(flow_file.read_text())
-    return Case(name, directory, windows, expect or default_expect)
+    text = flow_file.read_text()
+    windows, expect = parse_header(text)
+    args = parse_template_args(text, directory)
+    return Case(name, directory, windows, expect or default_expect, args)
 
 
 def discover_cases(root: Path, default_expect: str = EXPECT_GRAPH) -> list[Case]:
@@ -269,21 +296,32 @@ class Cylc:
         except subprocess.TimeoutExpired as exc:
             raise HarnessError(f"cylc {' '.join(args)} took over {timeout} s") from exc
 
-    def graph_reference(self, directory: Path, window: Window) -> str:
-        args = ["graph", "--reference", str(directory.resolve()), window.start, window.stop]
+    def graph_reference(self, directory: Path, window: Window, extra: Iterable[str] = ()) -> str:
+        args = [
+            "graph",
+            *extra,
+            "--reference",
+            str(directory.resolve()),
+            window.start,
+            window.stop,
+        ]
         proc = self.run(args)
         if proc.returncode != 0:
             raise HarnessError(f"cylc {' '.join(args)} failed:\n{_tail(proc)}")
         return proc.stdout.decode()
 
-    def validate(self, directory: Path) -> subprocess.CompletedProcess:
-        return self.run(["validate", str(directory.resolve())])
+    def validate(self, directory: Path, extra: Iterable[str] = ()) -> subprocess.CompletedProcess:
+        return self.run(["validate", *extra, str(directory.resolve())])
 
-    def scheduling_points(self, directory: Path) -> tuple[str, str | None]:
+    def scheduling_points(
+        self, directory: Path, extra: Iterable[str] = ()
+    ) -> tuple[str, str | None]:
         """The initial and final cycle points as written in flow.cylc."""
         points: list[str | None] = []
         for item in ("initial cycle point", "final cycle point"):
-            proc = self.run(["config", "-i", f"[scheduling]{item}", str(directory.resolve())])
+            proc = self.run(
+                ["config", *extra, "-i", f"[scheduling]{item}", str(directory.resolve())]
+            )
             value = proc.stdout.decode().strip()
             points.append(value if proc.returncode == 0 and value else None)
         if points[0] is None:
@@ -366,6 +404,8 @@ def ensure_venv(venv: Path = VENV_DIR) -> Path:
     )
     with _file_lock(lock):
         if _cylc_version(executable) == CYLC_VERSION:
+            if not _has_cylc_rose(venv):
+                _install(venv, [f"cylc-rose=={CYLC_ROSE_VERSION}"])
             return executable
         steps = [
             [sys.executable, "-m", "venv", "--clear", str(venv)],
@@ -377,6 +417,7 @@ def ensure_venv(venv: Path = VENV_DIR) -> Path:
                 "--disable-pip-version-check",
                 "--quiet",
                 f"cylc-flow=={CYLC_VERSION}",
+                f"cylc-rose=={CYLC_ROSE_VERSION}",
             ],
         ]
         for step in steps:
@@ -394,6 +435,32 @@ def ensure_venv(venv: Path = VENV_DIR) -> Path:
                 _install_failure(steps[-1], f"{executable} version reports {version!r}")
             )
         return executable
+
+
+def _has_cylc_rose(venv: Path) -> bool:
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import cylc.rose"], capture_output=True, check=False
+    )
+    return proc.returncode == 0
+
+
+def _install(venv: Path, requirements: list[str]) -> None:
+    """pip install into an existing suite venv (one made before a requirement was added)."""
+    step = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--quiet",
+        *requirements,
+    ]
+    try:
+        proc = subprocess.run(step, capture_output=True, timeout=INSTALL_TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise HarnessError(_install_failure(step, str(exc))) from exc
+    if proc.returncode != 0:
+        raise HarnessError(_install_failure(step, _tail(proc)))
 
 
 def _install_failure(step: list[str], detail: str) -> str:
@@ -486,6 +553,7 @@ def simulate(cylc: Cylc, case: Case, window: Window, runahead: int) -> Scheduler
     )
     args = [
         "play",
+        *case.template_args,
         "--no-detach",
         "--mode=simulation",
         f"--start-cycle-point={window.start}",
@@ -666,6 +734,7 @@ def run_prefect_cycles(case: Case, window: Window) -> Actual:
         str(case.directory.resolve()),
         window.start,
         window.stop,
+        *case.template_args,
     ]
     try:
         proc = subprocess.run(command, capture_output=True, timeout=GRAPH_TIMEOUT, check=False)
@@ -777,7 +846,11 @@ class Differential:
 
     def graph_text(self, case: Case, window: Window) -> str:
         return self._inline(
-            ("graph", case.directory, window), self.cylc.graph_reference, case.directory, window
+            ("graph", case.directory, window),
+            self.cylc.graph_reference,
+            case.directory,
+            window,
+            case.template_args,
         )
 
     def validation(self, case: Case) -> concurrent.futures.Future:
@@ -786,7 +859,7 @@ class Differential:
 
     def _validation(self, case: Case) -> tuple[int, str]:
         def compute() -> list:
-            proc = self.cylc.validate(case.directory)
+            proc = self.cylc.validate(case.directory, case.template_args)
             return [proc.returncode, (proc.stdout + proc.stderr).decode(errors="replace")]
 
         returncode, output = self._cached(["validate", _case_digest(case)], compute)
