@@ -8,8 +8,9 @@ zone`` and the ``inherit`` lines of ``[runtime]`` (which make families for
 family triggers); and what :mod:`prefect_cycles.frontends.runtime` reads
 (custom outputs, completion, clock-expire, queues). Everything else, scripts,
 platforms, environments..., has no meaning for Prefect tasks and is skipped with one notice per
-item, so nothing is dropped silently. Templated files (Jinja2, EmPy,
-``%include``) are refused: render them first with ``cylc view --process``.
+item, so nothing is dropped silently. A ``#!Jinja2`` file and ``%include``
+are rendered first, as Cylc does (:mod:`.templates`), and task parameters
+(``model<member>``) expanded (:mod:`.parameters`); EmPy is refused.
 The file format itself is :mod:`prefect_cycles.frontends.cylcfile`'s.
 """
 
@@ -18,9 +19,10 @@ from __future__ import annotations
 import graphlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from metomi.isodatetime.exceptions import IsodatetimeError
 
@@ -31,18 +33,18 @@ from ..graph.model import Workflow
 from .cylcfile import Item, Section, file_error, parse_sections, unquote, unquote_list
 from .cylcitems import check_items
 from .graphstring import add_graph
+from .parameters import expand_runtime, read_parameters
 from .runtime import read_run_limits, read_runtime, runtime_paths
+from .templates import render_file
 
-__all__ = ["load_flow_cylc"]
+__all__ = ["find_flow_file", "load_flow_cylc"]
 
 _TEMPLATE_MARKS = ("{{", "{%")
-_INCLUDE = re.compile(r"^\s*%include\b", re.MULTILINE)
 _MAX_POINT_TEXT = 80
 
 _IGNORED_WHY = {
     "meta": "workflow metadata",
     "scheduler": "a scheduler setting with no effect on the cycling graph",
-    "task parameters": "task parameters are not supported; write the tasks out by name",
     "scheduling": "a scheduling setting prefect-cycles does not use",
     "runtime": "prefect-cycles runs your Prefect tasks, not Cylc job settings",
     "cylc": "Cylc 7's name for [scheduler], not read: rename it [scheduler]",
@@ -74,7 +76,7 @@ def _kind(p: Path) -> str:
         return "missing"
 
 
-def _find(path: str | os.PathLike[str]) -> Path:
+def find_flow_file(path: str | os.PathLike[str]) -> Path:
     """The flow.cylc that ``path`` names (a file, or a directory holding one)."""
     fix = "pass the path of a flow.cylc file or of the directory that holds one"
     try:
@@ -99,25 +101,16 @@ def _find(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def _refuse_templates(text: str, source: str) -> None:
-    first = text.lstrip("\ufeff").split("\n", 1)[0].strip().lower().replace(" ", "")
-    fix = (
-        "render it first, e.g. 'cylc view --process SRC > OUT/flow.cylc' (a new directory), "
-        "and load the result"
-    )
-    if first.startswith(("#!jinja2", "#!empy")):
-        raise GraphSyntaxError(
-            f"{source}: templated flow.cylc ({first[2:]}) is not supported", fix=fix
-        )
+def _refuse_stray_markup(text: str, source: str) -> None:
+    """Jinja2 markup left in a file not rendered (no ``#!Jinja2`` line) is a mistake."""
     # Without a #!Jinja2 line Cylc reads the file as it is, so markup in comments is text.
     uncommented = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
     if any(mark in uncommented for mark in _TEMPLATE_MARKS):
         raise GraphSyntaxError(
-            f"{source}: the file holds template markup ('{{{{' or '{{%'), which is not supported",
-            fix=fix,
+            f"{source}: the file holds Jinja2 markup ('{{{{' or '{{%') but its first line is "
+            "not #!Jinja2, so it is not rendered (Cylc would not render it either)",
+            fix="make #!Jinja2 the first line of the file",
         )
-    if _INCLUDE.search(text):
-        raise GraphSyntaxError(f"{source}: %include is not supported", fix=fix)
 
 
 def _point_text(text: str, what: str) -> str:
@@ -351,10 +344,13 @@ _READ = {
 }
 
 
-def _unused(root: Section, wf: Workflow, source: str) -> list[str]:
-    """Notices for everything in the file that was not read."""
+def _unused(root: Section, wf: Workflow, source: str, runtime: Section | None = None) -> list[str]:
+    """Notices for everything in the file that was not read (``runtime``: names expanded)."""
     notices: list[str] = []
     used = set(_READ)
+    params = root.sections.get("task parameters")
+    if params is not None:
+        used.update(path for path, _ in params.walk("[task parameters]"))
     scheduling = root.sections["scheduling"]
     for name in ("graph", "dependencies"):
         sub = scheduling.sections.get(name)
@@ -373,14 +369,11 @@ def _unused(root: Section, wf: Workflow, source: str) -> list[str]:
                 "[scheduler]UTC mode = False only affects log time stamps in Cylc 8: cycle "
                 "points stay in UTC (Z) unless [scheduler]cycle point time zone is set"
             )
-    runtime = root.sections.get("runtime")
+    written = root.sections.get("runtime")
+    if written is not None:
+        used.update(f"[runtime][{heading}]inherit" for heading in written.sections)
+    runtime = runtime if runtime is not None else written
     if runtime is not None:
-        used.update(f"[runtime][{heading}]inherit" for heading in runtime.sections)
-        notices.extend(
-            f"[runtime][{heading}] ignored: parameterised namespaces are not supported"
-            for heading in runtime.sections
-            if "<" in heading
-        )
         defined = {n.strip() for heading in runtime.sections for n in heading.split(",")}
         implicit = sorted(t for t in wf.tasks if t not in defined)
         if implicit:
@@ -396,13 +389,17 @@ def _unused(root: Section, wf: Workflow, source: str) -> list[str]:
     return notices
 
 
-def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
+def load_flow_cylc(
+    path: str | os.PathLike[str], template_vars: Mapping[str, Any] | None = None
+) -> tuple[Workflow, list[str]]:
     """Read a Cylc 8 ``flow.cylc`` (or the directory holding one) into a Workflow.
 
-    Returns the workflow and the notices: one for each setting that was read
-    but has no effect in prefect-cycles, so nothing is dropped silently.
+    ``template_vars`` are Jinja2 template variables (Cylc's ``--set``); they
+    win over a ``rose-suite.conf`` beside the file. Returns the workflow and
+    the notices: one for each setting that was read but has no effect in
+    prefect-cycles, so nothing is dropped silently.
     """
-    file = _find(path)
+    file = find_flow_file(path)
     source = str(file)
     try:
         text = file.read_text(encoding="utf-8")
@@ -410,8 +407,9 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
         raise GraphSyntaxError(
             f"cannot read {source}: {exc}", fix="check the file is readable UTF-8 text"
         ) from None
-    _refuse_templates(text, source)
-    root = parse_sections(text.lstrip("\ufeff"), source)
+    text = render_file(file, text, template_vars)
+    _refuse_stray_markup(text, source)
+    root = parse_sections(text, source)
     check_items(root, source)
     scheduling = root.sections.get("scheduling")
     if scheduling is None:
@@ -420,7 +418,11 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
             fix="add [scheduling] with an initial cycle point and a [[graph]]",
         )
     notices: list[str] = []
-    graph = _graph_sections(scheduling, source, notices)
+    params = read_parameters(root.sections.get("task parameters"), source)
+    graph = {
+        rec: params.expand_graph(text, f"{source} [scheduling][graph]{rec}")
+        for rec, text in _graph_sections(scheduling, source, notices).items()
+    }
     if not graph:
         raise GraphSyntaxError(
             f"{source} has no graph: [scheduling][[graph]] is missing or empty",
@@ -435,17 +437,22 @@ def load_flow_cylc(path: str | os.PathLike[str]) -> tuple[Workflow, list[str]]:
             runahead=_runahead(scheduling, source, notices),
             name=file.parent.name or "cyclic-workflow",
         )
-        families = _families(root.sections.get("runtime"), source)
+        runtime = expand_runtime(root.sections.get("runtime"), params, source)
+        families = _families(runtime, source)
+        expanded = root  # the file with its [runtime] names expanded (model<m> -> model_m1...)
+        if runtime is not None and runtime is not root.sections.get("runtime"):
+            sections = {**root.sections, "runtime": runtime}
+            expanded = Section(root.name, root.line, root.items, sections)
         xtriggers = scheduling.sections.get("xtriggers")
         declared = {
             label: unquote(item.value, source, item.line)
             for label, item in (xtriggers.items.items() if xtriggers is not None else ())
         }
-        read_runtime(root, wf, families, source)
+        read_runtime(expanded, wf, families, source)
         add_graph(wf, graph, families, notices=notices, xtriggers=declared)
         _clock_trigger_tasks(scheduling, wf, families, source, notices)
-        read_run_limits(root, wf, families, source, notices)
-    return wf, notices + _unused(root, wf, source)
+        read_run_limits(expanded, wf, families, source, notices)
+    return wf, notices + _unused(root, wf, source, runtime)
 
 
 _CLOCK_TRIGGER = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")

@@ -28,8 +28,15 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from ..errors import GraphSyntaxError
+from .cylcfile import Item, Section, unquote, unquote_list
 
-__all__ = ["ParamValue", "Parameters", "parse_parameter_values"]
+__all__ = [
+    "ParamValue",
+    "Parameters",
+    "expand_runtime",
+    "parse_parameter_values",
+    "read_parameters",
+]
 
 ParamValue: TypeAlias = int | str
 
@@ -404,3 +411,40 @@ class Parameters:
             return tmpl.format(**self.templates) % used
         except (KeyError, TypeError, ValueError):
             raise _fail(origin, f"cannot expand {parent}", "check the parameter names") from None
+
+
+def read_parameters(section: Section | None, source: str) -> Parameters:
+    """The ``[task parameters]`` section (absent: no parameters)."""
+    if section is None:
+        return Parameters()
+    tmpl = section.sections.get("templates")
+    templates = {k: unquote(i.value, source, i.line) for k, i in tmpl.items.items()} if tmpl else {}
+    return Parameters.from_config({k: i.value for k, i in section.items.items()}, templates)
+
+
+def expand_runtime(runtime: Section | None, params: Parameters, source: str) -> Section | None:
+    """``[runtime]`` with every heading one namespace (``[[a<m>, b]]`` -> a_m1, a_m2, b).
+
+    Each namespace keeps its items; ``inherit = FAM<m>`` names the family of
+    its own value (Cylc's ``_expand_runtime``). Without parameters or name
+    lists the section is returned as it is.
+    """
+    if runtime is None:
+        return None
+    if not params and not any("," in h or "<" in h for h in runtime.sections):
+        return runtime
+    out = Section(runtime.name, runtime.line, dict(runtime.items))
+    for heading, section in runtime.sections.items():
+        for name, values in params.expand_heading(heading):
+            if not name:
+                continue
+            target = out.sections.setdefault(name, Section(name, section.line))
+            target.items.update(section.items)
+            target.sections.update(section.sections)
+            inherit = section.items.get("inherit")
+            if inherit is not None:
+                parents = unquote_list(inherit.value)
+                origin = f"{source}, line {inherit.line}: inherit = {', '.join(parents)}"
+                expanded = [params.expand_parent(p, values, origin) for p in parents]
+                target.items["inherit"] = Item("inherit", [", ".join(expanded)], inherit.line)
+    return out

@@ -44,6 +44,7 @@ __all__ = [
     "load_set_file",
     "parse_set",
     "render",
+    "render_file",
     "template_variables",
 ]
 
@@ -422,3 +423,19 @@ def render(
         values["CYLC_TEMPLATE_VARS"] = values
         lines = _render_jinja2(lines, directory, str(path), values)
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def render_file(
+    file: str | os.PathLike[str],
+    text: str | None = None,
+    template_vars: Mapping[str, Any] | None = None,
+) -> str:
+    """A workflow file rendered with its template variables (``template_vars`` over the Rose file).
+
+    ``text`` is the file's content when the caller has read it already.
+    """
+    path = Path(file)
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    values, templating = template_variables(path.parent, template_vars=template_vars)
+    return render(text, path, values, templating)

@@ -30,6 +30,33 @@ Source = Annotated[
 ]
 
 
+SetVars = Annotated[
+    tuple[str, ...],
+    cyclopts.Parameter(
+        name=["--set", "-s"],
+        negative=(),
+        help="A Jinja2 template variable NAME=VALUE, VALUE a Python literal "
+        "(Cylc's -s: --set N=3 --set \"NAME='fcst'\"); repeat for more.",
+    ),
+]
+SetFile = Annotated[
+    Path | None,
+    cyclopts.Parameter(
+        name=["--set-file", "-S"],
+        help="A file of template variables, one NAME=VALUE a line (Cylc's --set-file).",
+    ),
+]
+
+
+def _template_vars(set_: tuple[str, ...], set_file: Path | None) -> dict[str, object]:
+    """--set over --set-file, as Cylc orders them."""
+    from ..frontends.templates import load_set_file, parse_set
+
+    values: dict[str, object] = load_set_file(set_file) if set_file is not None else {}
+    values.update(parse_set(set_))
+    return values
+
+
 GraphFormat = Literal["text", "dot", "mermaid", "svg", "png", "reference"]
 
 
@@ -43,6 +70,8 @@ def graph(
     collapsed: bool = False,
     output: Annotated[Path | None, cyclopts.Parameter(name=["--output", "-o"])] = None,
     reference: bool = False,
+    set: SetVars = (),
+    set_file: SetFile = None,
 ) -> None:
     """Draw SOURCE: its unrolled window from START to STOP, or its cycle definition.
 
@@ -79,7 +108,7 @@ def graph(
     from .sources import load_workflow
 
     fmt = _graph_format(format, reference, collapsed, output)
-    wf, _notices = load_workflow(source)
+    wf, _notices = load_workflow(source, _template_vars(set, set_file))
     if fmt == "reference":
         from .reference import window_reference_text
 
@@ -127,7 +156,14 @@ def _graph_format(format: str | None, reference: bool, collapsed: bool, output: 
 
 
 @app.command
-def validate(source: Source, start: str | None = None, stop: str | None = None) -> None:
+def validate(
+    source: Source,
+    start: str | None = None,
+    stop: str | None = None,
+    *,
+    set: SetVars = (),
+    set_file: SetFile = None,
+) -> None:
     """Check SOURCE: exit 0 with warnings about instances that never run, or 1 with the error.
 
     Parameters
@@ -142,7 +178,7 @@ def validate(source: Source, start: str | None = None, stop: str | None = None) 
     from ..graph.validate import window_notes
     from .sources import load_workflow
 
-    wf, notices = load_workflow(source)
+    wf, notices = load_workflow(source, _template_vars(set, set_file))
     for note in notices:
         print(f"NOTICE: {note}")
     warnings = check(wf, start, stop)
@@ -154,6 +190,27 @@ def validate(source: Source, start: str | None = None, stop: str | None = None) 
         f"Valid: {wf.name} ({len(wf.tasks)} tasks, {wf.cycling.mode} cycling)"
         + (f", {len(warnings)} warning(s)" if warnings else "")
     )
+
+
+@app.command
+def render(source: Source, *, set: SetVars = (), set_file: SetFile = None) -> None:
+    """Print SOURCE's flow.cylc after %include and Jinja2, as ``cylc view -j`` does.
+
+    Template variables come from --set and --set-file, then from a
+    rose-suite.conf beside the file ([template variables] or
+    [jinja2:suite.rc]). Line numbers in errors from graph and validate refer
+    to this text. A file with no #!Jinja2 line only has its %include files
+    inlined.
+
+    Examples:
+
+    - ``prefect-cycles render path/to/workflow --set MEMBERS=3``
+    - ``prefect-cycles render flow.cylc --set-file vars.txt``
+    """
+    from ..frontends.flowcylc import find_flow_file
+    from ..frontends.templates import render_file
+
+    sys.stdout.write(render_file(find_flow_file(source), None, _template_vars(set, set_file)))
 
 
 @app.command

@@ -11,7 +11,9 @@ from __future__ import annotations
 import importlib.util
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from ..errors import CycleError
 from ..graph.model import Workflow
@@ -23,10 +25,23 @@ class SourceError(CycleError):
     """A workflow source that cannot be found or loaded."""
 
 
-def load_workflow(source: str) -> tuple[Workflow, list[str]]:
-    """The workflow a SOURCE names, with any notices from reading it."""
+def load_workflow(
+    source: str, template_vars: Mapping[str, Any] | None = None
+) -> tuple[Workflow, list[str]]:
+    """The workflow a SOURCE names, with any notices from reading it.
+
+    ``template_vars`` render a templated flow.cylc; a Python source's graph
+    is already built, so they must not be given for one.
+    """
     m = _ENTRYPOINT.match(source)
     if m:
+        if template_vars:
+            raise SourceError(
+                f"template variables ({', '.join(template_vars)}) given for the Python "
+                f"source {source!r}",
+                text=source,
+                fix="give them in the Python file: cyclic_flow(..., cylc=..., template_vars={...})",
+            )
         return _from_python(Path(m["path"]), m["name"], source), []
     path = Path(source)
     if path.suffix == ".py":
@@ -37,7 +52,7 @@ def load_workflow(source: str) -> tuple[Workflow, list[str]]:
         )
     from ..frontends.flowcylc import load_flow_cylc
 
-    return load_flow_cylc(path)
+    return load_flow_cylc(path, template_vars)
 
 
 def load_flow(source: str) -> object:
