@@ -253,22 +253,59 @@ def test_format_errors_name_file_line_and_fix(tmp_path, text, fragment):
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("text", "fix"),
     [
-        "#!Jinja2\n[scheduling]\n",
-        "#!jinja2\n",
-        "#!EmPy\n[scheduling]\n",
-        "[scheduling]\n  initial cycle point = {{ ICP }}\n",
-        "{% set N = 3 %}\n[scheduling]\n",
-        "[scheduling]\n%include inc/graph.cylc\n",
+        ("#!EmPy\n[scheduling]\n", "port the template to Jinja2"),
+        ("[scheduling]\n  initial cycle point = {{ ICP }}\n", "make #!Jinja2 the first line"),
+        ("{% set N = 3 %}\n[scheduling]\n", "make #!Jinja2 the first line"),
+        ("[scheduling]\n%include inc/graph.cylc\n", "relative to the workflow directory"),
     ],
 )
-def test_templates_are_refused_with_how_to_render_them(tmp_path, text):
+def test_templates_that_cannot_be_rendered_are_refused(tmp_path, text, fix):
     path = write(tmp_path, text)
     with pytest.raises(GraphSyntaxError) as exc:
         load_flow_cylc(path)
     assert str(path) in str(exc.value)
-    assert "cylc view --process" in exc.value.fix
+    assert fix in exc.value.fix
+
+
+def test_jinja2_and_include_are_rendered_before_reading(tmp_path):
+    write(tmp_path, '    [[graph]]\n        R1 = "{{ A }} => b"\n', "graph.cylc")
+    path = write(
+        tmp_path,
+        """
+        #!Jinja2
+        [scheduling]
+            cycling mode = integer
+            final cycle point = {{ FINAL }}
+        %include graph.cylc
+        """,
+    )
+    wf, _ = load_flow_cylc(path, {"FINAL": 3, "A": "a"})
+    assert wf.final == 3
+    assert deps(wf) == [("R1", "a", "b")]
+
+
+def test_task_parameters_are_expanded_in_graph_and_runtime(tmp_path):
+    wf, notices = load(
+        tmp_path,
+        """
+        [task parameters]
+            m = 1..2
+        [scheduling]
+            cycling mode = integer
+            [[graph]]
+                R1 = "FAM<m>:succeed-all => post<m>"
+        [runtime]
+            [[FAM<m>]]
+            [[run<m>]]
+                inherit = FAM<m>
+            [[post<m>]]
+        """,
+    )
+    assert deps(wf) == [("R1", "run_m1", "post_m1"), ("R1", "run_m2", "post_m2")]
+    assert wf.parameterised["post_m2"] == ("post", {"m": 2})
+    assert not [n for n in notices if "task parameters" in n or "parameterised" in n]
 
 
 def test_missing_paths_are_named(tmp_path):

@@ -450,6 +450,7 @@ def load_flow_cylc(
         }
         read_runtime(expanded, wf, families, source)
         add_graph(wf, graph, families, notices=notices, xtriggers=declared)
+        wf.parameterised = {n: v for n, v in params.names.items() if n in wf.tasks}
         _clock_trigger_tasks(scheduling, wf, families, source, notices)
         read_run_limits(expanded, wf, families, source, notices)
     return wf, notices + _unused(root, wf, source, runtime)

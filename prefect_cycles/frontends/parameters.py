@@ -33,6 +33,7 @@ from .cylcfile import Item, Section, unquote, unquote_list
 __all__ = [
     "ParamValue",
     "Parameters",
+    "expand_graphs",
     "expand_runtime",
     "parse_parameter_values",
     "read_parameters",
@@ -47,6 +48,8 @@ _REC_P_ALL = re.compile(rf"({_NAME_RE})?(?:<(.*?)>)?(.+)?")
 _REC_P_GROUP = re.compile(r"<(.*?)>")
 _REC_P_OFFS = re.compile(rf"(\w+)\s*([\-+]\s*\d+|=\s*{_NAME_SUFFIX_RE})?")
 _REC_PARAMS = re.compile(r"<[\w,=\-+]+>")
+# A parameterised node in a stripped graph line: name parts around <...> groups.
+_REC_PNODE = re.compile(r"[\w\-+%@]*(?:<[^>]*>[\w\-+%@]*)+")
 _REC_INT_RANGE = re.compile(r"\A([+\-]?\d+)\s*\.\.\s*([+\-]?\d+)(?:\s*\.\.\s*(\d+))?\Z")
 _REC_NAME_SUFFIX = re.compile(r"\A[\w\-+%@]+\Z")
 _REC_COMMENT = re.compile("#.*$")
@@ -170,6 +173,9 @@ class Parameters:
 
     values: dict[str, list[ParamValue]] = field(default_factory=dict)
     templates: dict[str, str] = field(default_factory=dict)
+    #: Every expanded name met so far -> (its name without parameters, its values),
+    #: e.g. ``model_m1`` -> (``model``, {"m": 1}): what runs one Prefect task per value.
+    names: dict[str, tuple[str, dict[str, ParamValue]]] = field(default_factory=dict)
 
     @classmethod
     def from_config(
@@ -262,25 +268,39 @@ class Parameters:
                 chosen[todo[0]] = value
                 self._recurse(line, todo[1:], chosen, results, where)
             return
-        for group in dict.fromkeys(_REC_P_GROUP.findall(line)):
-            vals: dict[str, ParamValue] = {}
-            for item in group.split(","):
-                pname, offs = _REC_P_OFFS.match(item).groups()  # type: ignore[union-attr]
-                if offs is None:
-                    vals[pname] = chosen[pname]
-                elif offs[0] == "=":
-                    try:
-                        vals[pname] = int(offs[1:])
-                    except ValueError:
-                        vals[pname] = offs[1:]
-                else:
-                    plist = self.values[pname]
-                    index = plist.index(chosen[pname]) + int(offs)
-                    vals[pname] = plist[index] if 0 <= index < len(plist) else _REMOVE
-            repl = "".join(self._format(p, v, where) for p, v in vals.items())
+        groups = dict.fromkeys(_REC_P_GROUP.findall(line))
+        filled = {g: self._fill(g, chosen, where) for g in groups}
+        for node in _REC_PNODE.findall(line):
+            name, values = node, {}
+            for group in _REC_P_GROUP.findall(node):
+                name = name.replace(f"<{group}>", filled[group][0])
+                values.update(filled[group][1])
+            if _REMOVE not in values.values():
+                self.names.setdefault(name, (_REC_P_GROUP.sub("", node), values))
+        for group, (repl, _vals) in filled.items():
             line = line.replace(f"<{group}>", repl)
         if line:
             results.append(line)
+
+    def _fill(
+        self, group: str, chosen: dict[str, ParamValue], where: str
+    ) -> tuple[str, dict[str, ParamValue]]:
+        """What ``<group>`` becomes at the chosen values, and the values it stands for."""
+        vals: dict[str, ParamValue] = {}
+        for item in group.split(","):
+            pname, offs = _REC_P_OFFS.match(item).groups()  # type: ignore[union-attr]
+            if offs is None:
+                vals[pname] = chosen[pname]
+            elif offs[0] == "=":
+                try:
+                    vals[pname] = int(offs[1:])
+                except ValueError:
+                    vals[pname] = offs[1:]
+            else:
+                plist = self.values[pname]
+                index = plist.index(chosen[pname]) + int(offs)
+                vals[pname] = plist[index] if 0 <= index < len(plist) else _REMOVE
+        return "".join(self._format(p, v, where) for p, v in vals.items()), vals
 
     @staticmethod
     def _drop_out_of_range(line: str) -> str:
@@ -304,7 +324,8 @@ class Parameters:
         """A ``[runtime]`` heading (``foo<m,n>, bar``) as names with their parameter values."""
         results: list[tuple[str, dict[str, ParamValue]]] = []
         where = f"[runtime][[{heading}]]"
-        for name in _REC_NAMES.findall(heading):
+        for raw in _REC_NAMES.findall(heading):
+            name = raw
             tmpl = ""
             fixed: dict[str, ParamValue] = {}
             loop: list[str] = []
@@ -346,7 +367,11 @@ class Parameters:
                 name = tail or ""
             if tmpl:
                 tmpl += name.replace("%", "%%")
+                first = len(results)
                 self._names(results, tmpl, loop, dict(fixed), where)
+                base = _REC_P_GROUP.sub("", raw.strip())
+                for expanded, values in results[first:]:
+                    self.names.setdefault(expanded, (base, values))
             else:
                 results.append((name.strip(), {}))
         return results
@@ -411,6 +436,20 @@ class Parameters:
             return tmpl.format(**self.templates) % used
         except (KeyError, TypeError, ValueError):
             raise _fail(origin, f"cannot expand {parent}", "check the parameter names") from None
+
+
+def expand_graphs(
+    graph: Mapping[str, str], parameters: Mapping[str, str | Iterable[int | str]]
+) -> tuple[dict[str, str], dict[str, tuple[str, dict[str, ParamValue]]]]:
+    """Graph strings given in Python with parameters (``{"m": "1..3"}`` or ``{"m": range(3)}``).
+
+    Returns the expanded graph and every expanded name with its base name and values.
+    """
+    params = Parameters.from_config(
+        {k: v if isinstance(v, str) else ", ".join(map(str, v)) for k, v in parameters.items()}
+    )
+    out = {rec: params.expand_graph(text, f"graph {rec!r}") for rec, text in graph.items()}
+    return out, params.names
 
 
 def read_parameters(section: Section | None, source: str) -> Parameters:

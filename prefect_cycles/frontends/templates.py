@@ -389,7 +389,7 @@ def render(
     variables: Mapping[str, Any] | None = None,
     templating: str | None = None,
 ) -> str:
-    """The workflow text after ``%include`` and Jinja2, as ``cylc view -j`` prints it.
+    """The workflow text after ``%include`` and Jinja2 (``cylc view -j`` also strips line ends).
 
     ``source`` is the file's path (includes and imports are found beside
     it); ``templating`` is what a Rose file asked for (``jinja2`` adds the
@@ -422,7 +422,8 @@ def render(
         values["CYLC_VERSION"] = CYLC_VERSION
         values["CYLC_TEMPLATE_VARS"] = values
         lines = _render_jinja2(lines, directory, str(path), values)
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    # Trailing white space stays: the reader checks it after a '\\' continuation.
+    return "\n".join(lines) + "\n"
 
 
 def render_file(

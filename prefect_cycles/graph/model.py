@@ -262,6 +262,11 @@ class Workflow:
     #: Function xtriggers (``@x => foo`` with ``x = mymod.check(...)``), one per task and
     #: recurrence.
     xtriggers: list[XTrigger] = field(default_factory=list)
+    #: Cylc task parameters: an expanded task name (``model_m1``) -> the name it
+    #: was written as without parameters (``model``) and its values (``{"m": 1}``).
+    parameterised: dict[str, tuple[str, dict[str, int | str]]] = field(
+        default_factory=dict, repr=False
+    )
     _sequences: dict[str, Sequence] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -576,6 +581,7 @@ class Workflow:
             clock_expire=self.clock_expire,
             queues=self.queues,
             xtriggers=self.xtriggers,
+            parameterised=self.parameterised,
         )
 
     def fmt(self, point: Point) -> str:

@@ -103,6 +103,8 @@ def cyclic_flow(
     result_storage: str | Path | Any = None,
     lock_manager: Any = None,
     result_serializer: str | None = None,
+    template_vars: Mapping[str, Any] | None = None,
+    parameters: Mapping[str, str | Iterable[int | str]] | None = None,
     **flow_options: Any,
 ) -> CyclicFlow:
     """Build a Prefect flow that runs a cyclic workflow.
@@ -147,6 +149,15 @@ def cyclic_flow(
     own ``cache_policy``/``cache_key_fn``/``persist_result`` keeps its rules. The
     flow parameter ``rerun`` (``"foo[3..]"``, ``"*"``...) runs chosen instances
     and everything downstream of them again. See :mod:`prefect_cycles.run.resume`.
+
+    ``template_vars`` are the Jinja2 template variables of a templated
+    ``cylc`` file (Cylc's ``--set``; they win over its rose-suite.conf).
+    ``parameters`` are Cylc task parameters for a ``graph`` (``{"member":
+    "1..3"}`` or ``{"member": range(1, 4)}``; a flow.cylc has its own
+    ``[task parameters]``). A task written ``model<member>`` is run by the
+    one Prefect task ``model`` for every value, as Cylc's expanded names
+    (``model_member1``...); its body gets the value as the argument of the
+    same name (``member``) when it declares one.
     """
     if graph is not None and cylc is not None:
         raise CycleError(
@@ -163,10 +174,36 @@ def cyclic_flow(
                 fix="use one front end: drop graph=/cylc= to use the @cycle rules, "
                 "or pass undecorated tasks",
             )
+        if template_vars is not None and cylc is None:
+            raise CycleError(
+                "template_vars= are for a templated flow.cylc, given with cylc=",
+                fix="pass cylc='path/to/flow.cylc', or drop template_vars=",
+            )
+        if parameters is not None and graph is None:
+            raise CycleError(
+                "parameters= are for graph= strings; a flow.cylc has [task parameters]",
+                fix="put them under [task parameters] in the flow.cylc, or drop parameters=",
+            )
+        names: dict[str, Any] = {}
+        if graph is not None and parameters:
+            from ..frontends.parameters import expand_graphs
+
+            graph, names = expand_graphs(graph, parameters)
         workflow, notices = _from_text(
-            graph, cylc, initial, final, runahead, time_zone, name, xtriggers, outputs
+            graph,
+            cylc,
+            initial,
+            final,
+            runahead,
+            time_zone,
+            name,
+            xtriggers,
+            outputs,
+            template_vars,
         )
-        impls = _by_name(tasks)
+        if names:
+            workflow.parameterised = {n: v for n, v in names.items() if n in workflow.tasks}
+        impls = _parameterised_impls(workflow, _by_name(tasks))
     else:
         from ..frontends.decorators import build_workflow, task_map
 
@@ -225,12 +262,13 @@ def _from_text(
     name: str | None,
     xtriggers: Mapping[str, Any] | None = None,
     outputs: Mapping[str, Any] | None = None,
+    template_vars: Mapping[str, Any] | None = None,
 ) -> tuple[Workflow, list[str]]:
     """The workflow of a graph or flow.cylc, and the flow.cylc's notices (logged here)."""
     if cylc is not None:
         from ..frontends.flowcylc import load_flow_cylc
 
-        workflow, notices = load_flow_cylc(Path(cylc))
+        workflow, notices = load_flow_cylc(Path(cylc), template_vars)
         for note in notices:
             logger.info("%s: %s", cylc, note)
         declare_outputs(workflow, outputs)
@@ -278,6 +316,18 @@ def _by_name(tasks: Iterable[Task]) -> dict[str, Task]:
     return impls
 
 
+def _parameterised_impls(workflow: Workflow, impls: Mapping[str, Task]) -> dict[str, Task]:
+    """Each expanded name (``model_m1``) run by the task of its base name (``model``).
+
+    A task given under the expanded name itself wins.
+    """
+    out = dict(impls)
+    for expanded, (base, _values) in workflow.parameterised.items():
+        if expanded not in out and base in impls:
+            out[expanded] = impls[base]
+    return out
+
+
 def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> None:
     if not workflow.tasks:
         raise ValidationError(
@@ -291,7 +341,8 @@ def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> Non
             task=missing[0],
             fix="pass a @task for each (its name is the function name or @task(name=...))",
         )
-    extra = sorted(set(impls) - set(workflow.tasks))
+    bases = {base for base, _ in workflow.parameterised.values()}
+    extra = sorted(set(impls) - set(workflow.tasks) - bases)
     if extra:
         raise ValidationError(
             f"tasks given that the graph never names: {', '.join(extra)}",
@@ -307,14 +358,18 @@ def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> Non
             fix=f"rename the task, e.g. @task(name='{reserved[0]}_task'), and use that name "
             "in the graph",
         )
+    parents = set(workflow.tasks) | bases
     for name, t in impls.items():
+        if name not in workflow.tasks:
+            continue  # a parameterised task's own name: checked as each expanded name
+        values = workflow.parameterised.get(name, ("", {}))[1]
         for param in inspect.signature(t.fn).parameters.values():
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD) or param.name in values:
                 continue
             labels = {x.label for x in workflow.xtriggers}
             fillable = (
                 param.name in (POINT_PARAM, PREVIOUS_PARAM)
-                or param.name in workflow.tasks
+                or param.name in parents
                 or param.name.split("_")[0] in labels
                 or param.name in labels
             )
@@ -332,9 +387,9 @@ def _check_implementations(workflow: Workflow, impls: Mapping[str, Task]) -> Non
                     fix=f"give {param.name} a default, or name it 'point' (the cycle point), "
                     "'previous' (its own result at the previous point) or after a parent task",
                 )
-            if (
-                param.name == PREVIOUS_PARAM or param.name in workflow.tasks
-            ) and param.default is param.empty:
+            if (param.name == PREVIOUS_PARAM or param.name in parents) and (
+                param.default is param.empty
+            ):
                 raise ValidationError(
                     f"task {name!r} parameter {param.name!r} has no value where that parent "
                     "does not run (the first point, or a failed or optional parent)",

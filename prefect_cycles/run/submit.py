@@ -88,6 +88,8 @@ class Submitter:
         kwargs: dict[str, Any] = {}
         if POINT_PARAM in params:
             kwargs[POINT_PARAM] = to_python(inst.point)
+        _base, values = self.workflow.parameterised.get(inst.task, ("", {}))
+        kwargs.update((k, v) for k, v in values.items() if k in params)
         wait_for = []
         for need in item.parents:
             fut = self.futures.get(need.parent)
@@ -105,6 +107,8 @@ class Submitter:
             wait_for.append(fut)
             parent = need.parent.task
             key = PREVIOUS_PARAM if parent == inst.task else parent
+            if key not in params and parent in self.workflow.parameterised:
+                key = self.workflow.parameterised[parent][0]  # model_m1's result as `model`
             if key in params and (key not in kwargs or need.parent.point > kwargs[key][0].point):
                 kwargs[key] = (need.parent, fut)
         args = {k: v[1] if isinstance(v, tuple) else v for k, v in kwargs.items()}

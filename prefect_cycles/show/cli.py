@@ -210,7 +210,8 @@ def render(source: Source, *, set: SetVars = (), set_file: SetFile = None) -> No
     from ..frontends.flowcylc import find_flow_file
     from ..frontends.templates import render_file
 
-    sys.stdout.write(render_file(find_flow_file(source), None, _template_vars(set, set_file)))
+    text = render_file(find_flow_file(source), None, _template_vars(set, set_file))
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in text.splitlines()))
 
 
 @app.command
