@@ -127,7 +127,7 @@ def test_flow_cylc_with_template_vars_and_parameters(tmp_path: Path) -> None:
 
 
 def test_template_vars_need_a_flow_cylc() -> None:
-    with pytest.raises(CycleError, match="template_vars= are for a templated flow.cylc"):
+    with pytest.raises(CycleError, match=r"template_vars= are for a templated flow\.cylc"):
         cyclic_flow(prep, graph={"R1": "prep"}, initial=1, template_vars={"A": 1})
 
 
