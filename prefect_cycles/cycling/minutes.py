@@ -93,6 +93,7 @@ class Minutes(Domain):
             time_zone_hour=self.zone[0],
             time_zone_minute=self.zone[1],
             dump_format=self.cyc.dump_format,
+            num_expanded_year_digits=self.cyc.expanded_year_digits,
         )
 
     def accepts(self, point: object) -> bool:

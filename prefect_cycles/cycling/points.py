@@ -209,24 +209,49 @@ class DateTimeCycling(Cycling):
     Points written without a zone are taken to be in it, every point is
     converted to it, and points are written ``CCYYMMDDThhmm`` followed by that
     very text, exactly as Cylc writes them.
+
+    ``point_format`` is ``[scheduler]cycle point format`` (``%Y%m%dT%H``,
+    ``CCYY``...): how points are written everywhere (reference text, task
+    run names, pictures); ``expanded_year_digits`` is ``cycle point num
+    expanded year digits`` (points such as ``+0020100101T0000Z``). Neither
+    changes what a point is.
     """
 
     mode = "datetime"
 
-    def __init__(self, time_zone: str | None = "Z") -> None:
+    def __init__(
+        self,
+        time_zone: str | None = "Z",
+        point_format: str | None = None,
+        expanded_year_digits: int = 0,
+    ) -> None:
         tz = "Z" if time_zone is None or not str(time_zone).strip() else str(time_zone).strip()
         self.time_zone = tz
         self._zone = _parse_zone(tz)
-        self.dump_format = CYLC_POINT_FORMAT + tz
+        self.expanded_year_digits = expanded_year_digits
+        if point_format is not None:
+            _check_point_format(point_format)
+        if point_format is not None and expanded_year_digits and "+X" not in point_format:
+            raise PointError(
+                f"the cycle point format {point_format!r} has no room for expanded years",
+                text=point_format,
+                fix="start it with +X (e.g. +XCCYYMMDDThhmmZ), or drop cycle point num "
+                "expanded year digits",
+            )
+        #: The full form points are read and normalised in (minutes and zone kept).
+        self.dump_format = ("+X" if expanded_year_digits else "") + CYLC_POINT_FORMAT + tz
+        #: The form points are written in (Cylc's ``cycle point format``).
+        self.point_format = point_format or self.dump_format
         self._tz = TimeZone(hours=self._zone[0], minutes=self._zone[1])
         self._parser = TimePointParser(
             allow_only_basic=False,
             allow_truncated=True,
             assumed_time_zone=self._zone,
             dump_format=self.dump_format,
+            num_expanded_year_digits=expanded_year_digits,
         )
         self._durations = DurationParser()
-        self._dumper = TimePointDumper()
+        self._dumper = TimePointDumper(num_expanded_year_digits=expanded_year_digits)
 
     @property
     def zone(self) -> tuple[int, int]:
@@ -436,7 +461,7 @@ class DateTimeCycling(Cycling):
 
     def format(self, point: Point) -> str:
         try:
-            return self._dumper.dump(point, self.dump_format)  # type: ignore[arg-type]
+            return self._dumper.dump(point, self.point_format)  # type: ignore[arg-type]
         except (IsodatetimeError, ValueError, OverflowError):
             year = getattr(point, "year", "?")
             raise PointError(
@@ -452,14 +477,45 @@ class DateTimeCycling(Cycling):
     def zero(self) -> Duration:
         return Duration(hours=0)
 
+    def _key(self) -> tuple[str, str, int]:
+        return (self.time_zone, self.point_format, self.expanded_year_digits)
+
     def __repr__(self) -> str:
-        return f"DateTimeCycling(time_zone={self.time_zone!r})"
+        extra = "" if self.point_format == self.dump_format else f", {self.point_format!r}"
+        if self.expanded_year_digits:
+            extra += f", expanded_year_digits={self.expanded_year_digits}"
+        return f"DateTimeCycling(time_zone={self.time_zone!r}{extra})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, DateTimeCycling) and other.time_zone == self.time_zone
+        return isinstance(other, DateTimeCycling) and other._key() == self._key()
 
     def __hash__(self) -> int:
-        return hash((DateTimeCycling, self.time_zone))
+        return hash((DateTimeCycling, self._key()))
+
+
+def _check_point_format(text: str) -> None:
+    """Cylc's rules for ``cycle point format``: no ``/`` or ``:``, and it must dump a point."""
+    for bad in "/:":
+        if bad in text:
+            raise PointError(
+                f"the cycle point format {text!r} holds {bad!r}, which Cylc refuses "
+                "(points name directories)",
+                text=text,
+                fix="drop the character, e.g. CCYYMMDDThhmmZ or %Y%m%dT%H",
+            )
+    sample = TimePoint(year=2001, month_of_year=3, day_of_month=1, hour_of_day=4, minute_of_hour=30)
+    digits = range(1, 101) if "X" in text and "%" not in text else range(1)
+    for n in digits:
+        try:
+            TimePointDumper(num_expanded_year_digits=n).dump(sample, text)
+            return
+        except Exception:  # isodatetime raises several types for a bad format
+            continue
+    raise PointError(
+        f"{text!r} is not a cycle point format",
+        text=text,
+        fix="use ISO 8601 units (CCYYMMDDThhmmZ) or strftime codes (%Y%m%dT%H)",
+    )
 
 
 def whole_minutes(dur: Duration) -> bool:

@@ -194,11 +194,28 @@ def _cycling(mode: str, line: int | None, scheduler: Section | None, source: str
             f"unknown cycling mode {mode!r}",
             "use integer or gregorian (Cylc's 360day/365day/366day calendars are not supported)",
         )
-    zone = "Z"
-    tz = scheduler.items.get("cycle point time zone") if scheduler is not None else None
-    if tz is not None:
-        zone = unquote(tz.value, source, tz.line) or "Z"
-    return DateTimeCycling(zone)
+
+    def setting(key: str) -> tuple[str, int | None]:
+        item = scheduler.items.get(key) if scheduler is not None else None
+        return ("", None) if item is None else (unquote(item.value, source, item.line), item.line)
+
+    zone = setting("cycle point time zone")[0] or "Z"
+    point_format, format_line = setting("cycle point format")
+    digits_text, digits_line = setting("cycle point num expanded year digits")
+    if digits_text and not digits_text.isdigit():
+        raise file_error(
+            source,
+            digits_line,
+            f"cycle point num expanded year digits = {digits_text!r} is not a whole number",
+            "give the number of extra year digits, e.g. 2",
+        )
+    try:
+        return DateTimeCycling(zone, point_format or None, int(digits_text or 0))
+    except PointError as exc:
+        if not point_format or exc.text != point_format:
+            raise
+        problem = exc.args[0].split(". Fix:")[0]
+        raise file_error(source, format_line, problem, exc.fix or "") from None
 
 
 def _window(
@@ -340,6 +357,8 @@ _READ = {
     "[scheduling]runahead limit",
     "[scheduling]max active cycle points",
     "[scheduler]cycle point time zone",
+    "[scheduler]cycle point format",
+    "[scheduler]cycle point num expanded year digits",
     "[scheduler]UTC mode",
 }
 
