@@ -471,6 +471,10 @@ class DateTimeCycling(Cycling):
                 "or a smaller offset)",
             ) from None
 
+    def format_full(self, point: Point) -> str:
+        """A point in the full form it is read in (minutes and zone), whatever the point format."""
+        return self._dumper.dump(point, self.dump_format)  # type: ignore[arg-type]
+
     def format_interval(self, interval: Interval) -> str:
         return str(interval)
 

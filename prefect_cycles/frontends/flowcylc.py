@@ -28,6 +28,7 @@ from metomi.isodatetime.exceptions import IsodatetimeError
 
 from ..cycling.clock import parse_offset
 from ..cycling.points import Cycling, DateTimeCycling, IntegerCycling, Point
+from ..cycling.wallclock import resolve_wall_clock
 from ..errors import CycleError, GraphSyntaxError, PointError
 from ..graph.model import Workflow
 from .cylcfile import Item, Section, file_error, parse_sections, unquote, unquote_list
@@ -120,12 +121,14 @@ def _point_text(text: str, what: str) -> str:
             text=text[:_MAX_POINT_TEXT] + "...",
             fix="give a point such as 1 or 20200101T00Z",
         )
-    low = text.lower()
+    low = text.lower().replace(" ", "")
     if low == "now" or low.startswith(("next(", "previous(")):
         raise PointError(
-            f"the {what} {text!r} depends on the wall clock, which is not supported",
+            f"the {what} {text!r} depends on the wall clock, which Cylc allows only in "
+            "date-time cycling and for the initial cycle point",
             text=text,
-            fix="give an explicit point such as 20200101T00Z",
+            fix="give an explicit point such as 20200101T00Z (or an offset such as +P1D "
+            "for the final point)",
         )
     return text
 
@@ -161,7 +164,8 @@ def _final_point(text: str, initial: Point, cycling: Cycling) -> Point:
         )
     base: Point = initial
     if not tokens[0].lstrip("+-").startswith("P"):
-        base = cycling.point(tokens[0])
+        # an absolute point, or a truncated one (T06: the first at or after the initial point)
+        base = cycling.final_point(tokens[0], initial) or initial
         tokens = tokens[1:]
     point = base
     for tok in tokens:
@@ -220,8 +224,13 @@ def _cycling(mode: str, line: int | None, scheduler: Section | None, source: str
 
 def _window(
     scheduling: Section, scheduler: Section | None, graph: dict[str, str], source: str
-) -> tuple[Cycling, Point, Point | None]:
-    """The cycling mode and the initial and final points, with Cylc's defaults."""
+) -> tuple[Cycling, Point, Point | None, str | None]:
+    """The cycling mode, the initial and final points, with Cylc's defaults.
+
+    The last item is the initial point as written when it depends on the wall
+    clock (``now``, ``previous(T00)``...), which is resolved here, as it is
+    when Cylc starts a workflow.
+    """
 
     def value(key: str) -> tuple[str, int | None]:
         item = scheduling.items.get(key)
@@ -242,10 +251,45 @@ def _window(
                 "integer, which starts at 1)",
             )
         icp = "1"
+    wall_clock = None
+    if isinstance(cycling, DateTimeCycling) and len(icp) <= _MAX_POINT_TEXT:
+        resolved = resolve_wall_clock(icp, cycling)
+        if resolved != icp.replace(" ", ""):
+            wall_clock, icp = icp, resolved
     point = cycling.point(_point_text(icp, "initial cycle point"))
     initial = _checked(cycling, point, "initial cycle point", icp)
     final = _final_point(fcp, initial, cycling) if fcp else None
-    return cycling, initial, final
+    _check_constraints(scheduling, cycling, initial, final, source)
+    return cycling, initial, final, wall_clock
+
+
+def _check_constraints(
+    scheduling: Section, cycling: Cycling, initial: Point, final: Point | None, source: str
+) -> None:
+    """``initial/final cycle point constraints``: the point must be one of the forms listed.
+
+    Each entry (``T00``, ``01T00``, ``+P0D``...) is resolved from the point
+    itself, and must give it back, as in Cylc.
+    """
+    for what, point in (("initial", initial), ("final", final)):
+        item = scheduling.items.get(f"{what} cycle point constraints")
+        if item is None or point is None:
+            continue
+        entries = unquote_list(item.value)
+        for entry in entries:
+            try:
+                if cycling.final_point(entry.replace(" ", ""), point) == point:
+                    break
+            except CycleError:
+                continue
+        else:
+            raise file_error(
+                source,
+                item.line,
+                f"{what.capitalize()} cycle point {cycling.format(point)} does not meet the "
+                f"constraints {entries}",
+                f"choose a {what} cycle point that matches one of them",
+            )
 
 
 def _families(runtime: Section | None, source: str) -> dict[str, list[str]]:
@@ -358,6 +402,10 @@ _READ = {
     "[scheduling]max active cycle points",
     "[scheduler]cycle point time zone",
     "[scheduler]cycle point format",
+    "[scheduling]initial cycle point constraints",
+    "[scheduling]final cycle point constraints",
+    "[scheduling]stop after cycle point",
+    "[scheduling]hold after cycle point",
     "[scheduler]cycle point num expanded year digits",
     "[scheduler]UTC mode",
 }
@@ -448,7 +496,9 @@ def load_flow_cylc(
             fix='add e.g. [[graph]] with R1 = "prep => foo"',
         )
     with _located(source):
-        cycling, initial, final = _window(scheduling, root.sections.get("scheduler"), graph, source)
+        cycling, initial, final, wall_clock = _window(
+            scheduling, root.sections.get("scheduler"), graph, source
+        )
         wf = Workflow.create(
             initial,
             final,
@@ -470,9 +520,38 @@ def load_flow_cylc(
         read_runtime(expanded, wf, families, source)
         add_graph(wf, graph, families, notices=notices, xtriggers=declared)
         wf.parameterised = {n: v for n, v in params.names.items() if n in wf.tasks}
+        _wall_clock_and_stop(wf, scheduling, wall_clock, source, notices)
         _clock_trigger_tasks(scheduling, wf, families, source, notices)
         read_run_limits(expanded, wf, families, source, notices)
     return wf, notices + _unused(root, wf, source, runtime)
+
+
+def _wall_clock_and_stop(
+    wf: Workflow, scheduling: Section, wall_clock: str | None, source: str, notices: list[str]
+) -> None:
+    """Keep what a run re-resolves: a wall-clock initial point, and where a run stops."""
+    fcp = scheduling.items.get("final cycle point")
+    if wall_clock is not None:
+        wf.wall_clock_initial = wall_clock
+        wf.final_text = unquote(fcp.value, source, fcp.line) if fcp is not None else None
+        notices.append(
+            f"[scheduling]initial cycle point = {wall_clock} depends on the wall clock: it is "
+            f"{wf.fmt(wf.initial)} now, and is worked out again when each flow run starts"
+        )
+    for key in ("stop after cycle point", "hold after cycle point"):
+        item = scheduling.items.get(key)
+        if item is None:
+            continue
+        text = unquote(item.value, source, item.line)
+        with _located(f"{source}, line {item.line}"):
+            point = wf.cycling.final_point(text, wf.initial)
+        if wf.stop_after_text is None or point < wf.stop_after:  # type: ignore[operator]
+            wf.stop_after_text = text
+        if key.startswith("hold"):
+            notices.append(
+                f"[scheduling]hold after cycle point = {text}: a flow run stops after it, "
+                "as held instances never run in a flow run (give stop= to run further)"
+            )
 
 
 _CLOCK_TRIGGER = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")

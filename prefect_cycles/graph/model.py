@@ -267,6 +267,14 @@ class Workflow:
     parameterised: dict[str, tuple[str, dict[str, int | str]]] = field(
         default_factory=dict, repr=False
     )
+    #: ``initial cycle point`` as written when it depends on the wall clock
+    #: (``previous(T00)``), and ``final cycle point`` as written: both are
+    #: resolved again when a run starts (:meth:`at_wall_clock`).
+    wall_clock_initial: str | None = None
+    final_text: str | None = None
+    #: ``[scheduling]stop after cycle point`` (or ``hold after``): a run stops there
+    #: unless told otherwise; as written, relative to the initial point.
+    stop_after_text: str | None = None
     _sequences: dict[str, Sequence] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -582,7 +590,38 @@ class Workflow:
             queues=self.queues,
             xtriggers=self.xtriggers,
             parameterised=self.parameterised,
+            wall_clock_initial=self.wall_clock_initial if initial is None else None,
+            final_text=self.final_text if final is None else None,
+            stop_after_text=self.stop_after_text,
         )
+
+    @property
+    def stop_after(self) -> Point | None:
+        """Where a run stops by default: ``stop after cycle point``, else the final point."""
+        if self.stop_after_text is None:
+            return self.final
+        point = self.cycling.final_point(self.stop_after_text, self.initial)
+        return point if self.final is None or point is None or point < self.final else self.final
+
+    def at_wall_clock(self, now: object = None) -> Workflow:
+        """This workflow with a wall-clock initial point resolved for ``now`` (default: now).
+
+        A final point written relative to the initial one moves with it. A
+        workflow whose initial point is fixed is returned as it is.
+        """
+        if self.wall_clock_initial is None:
+            return self
+        from ..cycling.points import DateTimeCycling
+        from ..cycling.wallclock import resolve_wall_clock
+
+        assert isinstance(self.cycling, DateTimeCycling)
+        text = resolve_wall_clock(self.wall_clock_initial, self.cycling, now)  # type: ignore[arg-type]
+        init = self.cycling.point(text)
+        fin = self.cycling.final_point(self.final_text, init) if self.final_text else None
+        wf = self.with_window(init, fin if fin is not None else self.final)
+        wf.wall_clock_initial = self.wall_clock_initial
+        wf.final_text = self.final_text
+        return wf
 
     def fmt(self, point: Point) -> str:
         """A point as Cylc writes it."""

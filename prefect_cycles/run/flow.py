@@ -410,7 +410,9 @@ def _flow_function(
     integer = workflow.cycling.mode == "integer"
 
     def default(point: Point | None) -> Any:
-        if point is None:
+        # A wall-clock initial point (previous(T00)) is worked out at each run, so a
+        # deployment must not keep the one of the day it was made.
+        if point is None or workflow.wall_clock_initial is not None:
             return None
         return point if integer else workflow.fmt(point)
 
@@ -421,9 +423,10 @@ def _flow_function(
             get_run_logger().info(
                 "%d flow.cylc setting(s) have no effect here: %s", len(notices), "; ".join(notices)
             )
-        return run_cycles(
-            workflow, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun
-        )
+        wf = workflow.at_wall_clock()
+        if stop is None and wf.stop_after != wf.final:
+            stop = wf.stop_after  # [scheduling]stop after / hold after cycle point
+        return run_cycles(wf, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun)
 
     point_type = int | None if integer else str | None
     cycle_flow.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
@@ -437,7 +440,7 @@ def _flow_function(
             inspect.Parameter(
                 "stop",
                 inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                default=default(workflow.final),
+                default=default(workflow.stop_after),
                 annotation=point_type,
             ),
             inspect.Parameter(

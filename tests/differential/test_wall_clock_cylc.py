@@ -1,0 +1,95 @@
+"""Wall-clock and relative points resolved by prefect-cycles and by Cylc 8.5's own code.
+
+``cylc graph`` resolves ``previous(T00)`` from the time it runs, so the
+graphs cannot pin these; this runs Cylc's ``ingest_time`` and
+``get_point_relative`` (in the suite's Cylc interpreter) and ours on the
+same inputs and the same "now".
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from metomi.isodatetime.parsers import TimePointParser
+
+from prefect_cycles.cycling.points import DateTimeCycling
+from prefect_cycles.cycling.wallclock import resolve_wall_clock
+
+from .harness import Cylc
+
+NOWS = ["20261201T1017Z", "20240229T2359Z", "20251231T0000Z", "20260104T0600Z"]
+# metomi-isodatetime 3.2 (this project's) adds a truncated point to a full one
+# differently from 3.1 (the one cylc-flow 8.5.4 pins): 3.1 keeps the hours of the
+# full point for a date-only truncation (W-1) and stays in the current month for
+# --01 in January; 3.2 starts the day at 00:00 and moves to the next year.
+_ISODATETIME = "metomi-isodatetime 3.2 truncated-point arithmetic differs from 3.1 (Cylc's pin)"
+KNOWN = {("20260104T0600Z", "next(--01)")} | {(now, "W-1") for now in NOWS}
+
+INITIAL = [
+    "previous(T00)",
+    "next(T00)",
+    "previous(T-00) - PT2H",
+    "previous(T-00)-PT7H",
+    "next(T00;T12)",
+    "previous(T06;T18)",
+    "next(T-30)",
+    "previous(-W-1) + PT6H",
+    "next(--01)",
+    "previous(-00)",
+    "PT1M",
+    "-P1D",
+    "T06",
+    "20200101T00Z",
+]
+RELATIVE = ["T06", "T12", "01T00", "+P1D", "-PT6H", "W-1", "+P1M-P1D", "T00"]
+
+_SCRIPT = """
+import json, sys
+from cylc.flow.cycling.iso8601 import init, ingest_time, get_point_relative, ISO8601Point
+init(time_zone="Z", assume_utc=True)
+req = json.load(sys.stdin)
+out = {"ingest": {}, "relative": {}}
+for now in req["nows"]:
+    for text in req["initial"]:
+        out["ingest"][now + " " + text] = str(ISO8601Point(ingest_time(text, now)).standardise())
+    base = ISO8601Point(now).standardise()
+    for text in req["relative"]:
+        out["relative"][now + " " + text] = str(get_point_relative(text, base).standardise())
+json.dump(out, sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def cylc_answers(cylc: Cylc) -> dict:
+    request = json.dumps({"nows": NOWS, "initial": INITIAL, "relative": RELATIVE})
+    proc = subprocess.run(
+        [str(cylc.python), "-c", _SCRIPT],
+        input=request.encode(),
+        env=cylc.env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+@pytest.mark.parametrize("now", NOWS)
+@pytest.mark.parametrize("text", INITIAL)
+def test_initial_point_as_cylc_ingests_it(cylc_answers: dict, now: str, text: str) -> None:
+    if (now, text) in KNOWN:
+        pytest.xfail(_ISODATETIME)
+    cyc = DateTimeCycling()
+    ours = cyc.format(cyc.point(resolve_wall_clock(text, cyc, TimePointParser().parse(now))))
+    assert ours == cylc_answers["ingest"][f"{now} {text}"]
+
+
+@pytest.mark.parametrize("now", NOWS)
+@pytest.mark.parametrize("text", RELATIVE)
+def test_relative_point_as_cylc_reads_it(cylc_answers: dict, now: str, text: str) -> None:
+    if (now, text) in KNOWN:
+        pytest.xfail(_ISODATETIME)
+    cyc = DateTimeCycling()
+    point = cyc.final_point(text, cyc.point(now))
+    assert point is not None and cyc.format(point) == cylc_answers["relative"][f"{now} {text}"]
