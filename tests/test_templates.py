@@ -124,6 +124,16 @@ def test_workflow_filters_directory(tmp_path: Path) -> None:
     assert rendered(tmp_path, "#!Jinja2\n{{ 'x' | shout_cr }}\n") == "X\n"
 
 
+def test_lib_python_and_relative_files(tmp_path: Path) -> None:
+    write(
+        tmp_path / "lib" / "python" / "cr_stations.py",
+        "def names():\n    return open('stations.txt').read().split()\n",
+    )
+    write(tmp_path / "stations.txt", "north south\n")
+    out = rendered(tmp_path, '#!Jinja2\n{% from "cr_stations" import names %}{{ names() }}\n')
+    assert out == "['north', 'south']\n"
+
+
 def test_undefined_variable_names_file_line_and_variable(tmp_path: Path) -> None:
     with pytest.raises(GraphSyntaxError) as info:
         rendered(tmp_path, "#!Jinja2\n[scheduling]\n    final cycle point = {{ FINAL }}\n")

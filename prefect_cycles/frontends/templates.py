@@ -298,14 +298,26 @@ def _environment(directory: Path) -> Any:
 
 @contextmanager
 def _lib_python(directory: Path) -> Iterator[None]:
-    """Cylc puts the workflow's ``lib/python`` on ``sys.path`` for templates."""
+    """As Cylc does for templates: the workflow's ``lib/python`` on ``sys.path``, and the
+    workflow directory as the working directory (templates open files by relative path).
+
+    The working directory is the process's: rendering two workflows in two threads at
+    once is not supported (Cylc renders one at a time too).
+    """
     lib = str((directory / "lib" / "python").resolve())
     added = (directory / "lib" / "python").is_dir() and lib not in sys.path
     if added:
         sys.path.append(lib)
     try:
+        here: str | None = os.getcwd()
+    except FileNotFoundError:
+        here = None
+    os.chdir(directory)
+    try:
         yield
     finally:
+        if here is not None:
+            os.chdir(here)
         if added and lib in sys.path:
             sys.path.remove(lib)
 
@@ -396,7 +408,7 @@ def render(
     ``#!Jinja2`` line a file lacks, as cylc-rose does).
     """
     path = Path(source)
-    directory = path.parent
+    directory = path.parent.resolve()
     lines = text.lstrip("\ufeff").splitlines()
     first = lines[0] if lines else ""
     bang = _HASHBANG.match(first)

@@ -37,7 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-_ICP = re.compile(r"^\s*initial cycle point\s*=\s*(\S+)\s*$", re.MULTILINE)
+_ICP = re.compile(r"^\s*initial cycle point\s*=\s*(\S.*?)\s*$", re.MULTILINE)
 _FCP = re.compile(r"^\s*final cycle point\s*=\s*(\S+)\s*$", re.MULTILINE)
 
 
@@ -51,6 +51,37 @@ def _default_windows(case: Case) -> tuple[Window, ...]:
             "initial and final cycle points to default to"
         )
     return (Window(icp[1], fcp[1]),)
+
+
+def _wall_clock_window(case: Case, window: Window) -> Window:
+    """``^`` and ``^+PT6H`` in a window: the case's initial point as it resolves today.
+
+    For real workflows whose initial point depends on the wall clock
+    (``previous(T00)``): the window moves with the day, and so does Cylc's
+    initial point, so both tools are given the same concrete window.
+    """
+    if "^" not in window.start + window.stop:
+        return window
+    from prefect_cycles.cycling.points import DateTimeCycling
+    from prefect_cycles.cycling.wallclock import resolve_wall_clock
+
+    icp = _ICP.search(case.flow_file.read_text())
+    if icp is None:
+        raise harness.HarnessError(f"{case.flow_file}: '^' in a window needs an initial point")
+    cyc = DateTimeCycling()
+    text = re.sub(r"\s*#.*$", "", icp.group(0).split("=", 1)[1]).strip()
+    base = cyc.point(resolve_wall_clock(text, cyc))
+
+    def one(token: str) -> str:
+        if not token.startswith("^"):
+            return token
+        point = base
+        for m in re.finditer(r"([+-])(P[^+-]+)", token[1:]):
+            step = cyc.interval(m.group(2))
+            point = cyc.add(point, step) if m.group(1) == "+" else cyc.sub(point, step)
+        return cyc.format(point)
+
+    return Window(one(window.start), one(window.stop))
 
 
 def _cases(config: pytest.Config) -> list[Case]:
@@ -70,7 +101,7 @@ def _cases(config: pytest.Config) -> list[Case]:
                 raise harness.HarnessError(f"{case.flow_file}: no '# windows:' line")
     resolved = []
     for case in cases:
-        windows = case.windows or _default_windows(case)
+        windows = tuple(_wall_clock_window(case, w) for w in case.windows or _default_windows(case))
         expect = forced or case.expect
         resolved.append(Case(case.name, case.directory, windows, expect, case.template_args))
     return resolved
