@@ -20,8 +20,10 @@ Clock xtriggers (``@wall_clock => foo``, or a label declared as
 them: joined by ``&`` on the left of ``=>``, never in an ``|``. Other
 xtrigger functions (``x = mymod.check(...)``) become function xtriggers
 (:mod:`prefect_cycles.graph.xtrigger`). Cylc features with no meaning here
-are refused with a clear message (suicide triggers ``!foo``, parameters
-``foo<m>``, inter-workflow triggers).
+are refused with a clear message (inter-workflow triggers). Suicide triggers
+``a:fail? => !b`` are kept apart from dependencies (:meth:`Workflow.add_suicide`):
+they draw no edge and give ``b`` no sequence, as in Cylc. Task parameters
+(``foo<m>``) are expanded before this reads the graph (:mod:`.parameters`).
 """
 
 from __future__ import annotations
@@ -163,6 +165,8 @@ class _Reader:
     notices: list[str]
     outputs: Outputs
     pairs: list[_Pair] = field(default_factory=list)
+    #: ``left => !target`` pairs: suicide triggers, which remove the target's instance
+    suicides: list[_Pair] = field(default_factory=list)
     declared: set[str] = field(default_factory=set)
     #: task -> where it first appears: "a[-P1] in graph section 'P1', line 2"
     mentioned: dict[str, str] = field(default_factory=dict)
@@ -254,6 +258,15 @@ class _Reader:
                     for n in nodes_in(tree):
                         if n.xtrigger:
                             self.clock(n, where, held)
+            for i, tree in enumerate(elements):
+                bang = next((n for n in nodes_in(tree) if n.suicide), None)
+                if bang is not None and (i < len(elements) - 1 or len(elements) == 1):
+                    raise where.error(
+                        f"suicide mark '!' not on the right of '=>' ({bang})",
+                        f"'!' marks a task to remove: write 'a:fail? => {bang}' "
+                        "(only on the right, at the end of a chain)",
+                        task=bang.name,
+                    )
             # Lone nodes: every node of the first element, as in Cylc.
             refs0 = {
                 n: self.resolve(n, where, left=False)
@@ -280,6 +293,10 @@ class _Reader:
                             "xtriggers can only be prerequisites: put them on the left",
                         )
                     ref = self.resolve(rnode, where, left=False)
+                    if rnode.suicide:
+                        # Cylc: no output use, no sequence for the target, no edge drawn
+                        self.suicides.append(_Pair(recurrence, left, left_refs, ref, line))
+                        continue
                     self.mark(ref, where)
                     pair = _Pair(recurrence, left, left_refs, ref, line)
                     if ref.offset is not None:
@@ -379,6 +396,11 @@ class _Reader:
                     source=f"{pair.left} => {right.node}",
                     record_outputs=False,
                 )
+        for pair in self.suicides:
+            for target in pair.right.members:
+                cond = wf.settle(self.condition(pair.left, pair.left_refs, target))
+                if cond is not None:
+                    wf.add_suicide(pair.recurrence, target, cond, f"{pair.left} => !{target}")
         for task in self.mentioned:
             wf.add_task(task)
 
@@ -412,6 +434,12 @@ def parse_node(text: str, cycling: Cycling, *, task: str | None = None) -> Trigg
     rest of a graph is for :func:`add_graph` to check.
     """
     node, where = one_node(text, task)
+    if node.suicide:
+        raise where.error(
+            f"a suicide trigger target ({text}) is not a prerequisite",
+            "write suicide triggers in a graph string: 'a:fail? => !b'",
+            task=node.name,
+        )
     ref = _resolve(node, cycling, {}, where, left=True)
     # ':finish' can't take '?' but makes succeeded and failed optional, as in add_graph
     return Trigger(node.name, ref.offset, ref.output, node.optional or ref.output == "finished")

@@ -82,11 +82,13 @@ class Node:
     qualifier: str | None
     optional: bool
     xtrigger: bool = False
+    #: ``!name``: a suicide trigger target (Cylc removes the instance when triggered)
+    suicide: bool = False
 
     def __str__(self) -> str:
         if self.xtrigger:
             return "@" + self.name
-        s = self.name
+        s = ("!" if self.suicide else "") + self.name
         if self.offset is not None:
             s += f"[{self.offset}]"
         if self.qualifier is not None:
@@ -310,13 +312,6 @@ def node_from_token(text: str, where: Where) -> Node:
     if m is None:
         raise where.error(f"bad graph node {text!r}", NODE_FORMAT)
     mark, name = m.group("mark"), m.group("name")
-    if mark == "!":
-        raise where.error(
-            f"suicide triggers ({text}) are not supported",
-            "Cylc 8 rarely needs them: branch with optional outputs instead, "
-            "e.g. 'a:fail? => recover' and 'a? => carry_on'",
-            task=name,
-        )
     if not TASK_NAME.match(name):
         raise where.error(
             f"{name!r} is not a valid task name",
@@ -337,6 +332,7 @@ def node_from_token(text: str, where: Where) -> Node:
         qualifier=qual,
         optional=m.group("opt") == "?",
         xtrigger=mark == "@",
+        suicide=mark == "!",
     )
     if node.xtrigger and (node.offset is not None or qual is not None or node.optional):
         raise where.error(

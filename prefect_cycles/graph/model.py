@@ -249,6 +249,9 @@ class Workflow:
     tasks: dict[str, TaskDef] = field(default_factory=dict)
     dependencies: list[Dependency] = field(default_factory=list)
     name: str = "cyclic-workflow"
+    #: Suicide triggers ``a:fail? => !b``: when the condition is met, ``b``'s instance
+    #: at that point is removed (not run, blocking nothing), as in Cylc 8.
+    suicides: list[Dependency] = field(default_factory=list)
     #: Wall-clock triggers, each on one task at the points of one recurrence.
     clock_triggers: list[ClockTrigger] = field(default_factory=list)
     #: Every use of every task output, and what it makes required or optional.
@@ -361,6 +364,20 @@ class Workflow:
                 condition, optional=self.outputs.optional(condition.task, condition.output)
             )
         return type(condition)(tuple(self.settle(t) for t in condition.terms))  # type: ignore[misc]
+
+    def add_suicide(
+        self, recurrence: str, target: str, condition: Condition, source: str = ""
+    ) -> Dependency:
+        """Add the suicide trigger ``condition => !target`` at the points of ``recurrence``.
+
+        The target gets no sequence from it (Cylc draws no edge and spawns
+        nothing for a suicide), and the condition's tasks are checked to exist
+        when the workflow is built, like any dependency's.
+        """
+        self.sequence(recurrence)
+        dep = Dependency(recurrence, target, condition, source)
+        self.suicides.append(dep)
+        return dep
 
     def add_dependency(
         self,
@@ -589,6 +606,7 @@ class Workflow:
             clock_expire=self.clock_expire,
             queues=self.queues,
             xtriggers=self.xtriggers,
+            suicides=self.suicides,
             parameterised=self.parameterised,
             wall_clock_initial=self.wall_clock_initial if initial is None else None,
             final_text=self.final_text if final is None else None,

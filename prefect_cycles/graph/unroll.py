@@ -234,6 +234,19 @@ class Unroller:
         conds = [cond for i, cond in self._deps.get(inst.task, ()) if i in held]
         return self._prerequisite(conds, inst.point)
 
+    def suicide(self, inst: Instance) -> Expr | None:
+        """What removes ``inst`` (its suicide triggers at its point); None if nothing can."""
+        wf = self.workflow
+        conds = [
+            d.condition
+            for d in wf.suicides
+            if d.target == inst.task and wf.sequence(d.recurrence).contains(inst.point)
+        ]
+        terms = [e for e in (self._concrete(c, inst.point) for c in conds) if e is not None]
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else AnyOf(tuple(terms))
+
     def _prerequisite(self, conds: list[Condition], point: Point) -> Expr | None:
         terms: list[Expr] = []
         for cond in conds:

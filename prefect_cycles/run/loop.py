@@ -328,12 +328,15 @@ def _outcome(
 
     for inst, reason in sched.never_run:
         logger.warning("%s never runs: %s", label(inst), reason)
+    for inst in sched.removed:
+        logger.info("%s removed by a suicide trigger: it did not run", label(inst))
     blocked = sched.blocked()
     summary = {
         "succeeded": sched.succeeded,
         "failed": [label(i) for i in sched.failed],
         "blocked": [label(i) for i, _ in blocked],
         "never_run": [label(i) for i, _ in sched.never_run],
+        "removed": [label(i) for i in sched.removed],
         "stopped_at": None if stopped_at is None else fmt(stopped_at),
         "unsaved": list(saving.unsaved) if saving is not None else [],
     }

@@ -91,6 +91,10 @@ class Scheduler:
         self.succeeded = 0
         self.failed: list[Instance] = []  # failed with a required output missing
         self.failed_ok = 0  # failed where failure was optional
+        #: removed by a suicide trigger (``a:fail? => !b``): not run, blocking nothing
+        self.removed: list[Instance] = []
+        self._suicide: dict[Instance, Expr] = {}
+        self._suicide_waiters: dict[Instance, list[Instance]] = {}
         # Instances whose prerequisites are met but whose clock time is still to come.
         self._clock_wait: dict[Instance, dt.datetime] = {}
         self._clock_heap: list[tuple[dt.datetime, int, Instance]] = []
@@ -309,6 +313,7 @@ class Scheduler:
             rec.outputs = rec.outputs | {"started"}
             self._tell(inst, "started")
             self._wake(inst)
+            self._suicides_after(inst)
 
     def finished(self, inst: Instance, succeeded: bool) -> None:
         """``inst`` ended; record its outputs and release its children.
@@ -340,6 +345,7 @@ class Scheduler:
         if complete:
             for child in self._doomed_children(inst):
                 self._never_runs(child, "", skipped=True)
+        self._suicides_after(inst)
 
     def stop_after(self, point: Point) -> None:
         """End the cycling: nothing at a later point starts; started instances finish."""
@@ -405,7 +411,8 @@ class Scheduler:
         Events: ``spawned``, ``submitted``, ``started``, ``succeeded``, ``failed``
         (a required output is missing), ``failed_ok`` (the failure, or a
         submit-failure, was optional), ``expired`` (its clock-expire time passed),
-        ``never_run``, ``skipped`` (an optional output it needed did not come) and
+        ``never_run``, ``skipped`` (an optional output it needed did not come),
+        ``removed`` (by a suicide trigger) and
         ``dropped`` (past a :meth:`stop_after` point). The scheduler forgets
         finished cycles; an observer that must remember them, such as the
         progress view of ``prefect-cycles run``, keeps its own account from
@@ -417,7 +424,7 @@ class Scheduler:
         self._listeners.append(callback)
 
     def _replay(self) -> Iterator[tuple[Instance, str]]:
-        failed, skipped = set(self.failed), set(self.skipped)
+        failed, skipped, removed = set(self.failed), set(self.skipped), set(self.removed)
         latest = {
             "waiting": "spawned",
             "submitted": "submitted",
@@ -429,6 +436,9 @@ class Scheduler:
                 yield inst, "failed" if inst in failed else "failed_ok"
             elif rec.state == "dropped":
                 never = inst in self._never
+                if inst in removed:
+                    yield inst, "removed"
+                    continue
                 yield inst, "skipped" if inst in skipped else "never_run" if never else "dropped"
             else:
                 yield inst, latest.get(rec.state, rec.state)
@@ -503,7 +513,16 @@ class Scheduler:
                     self._waiters.setdefault(n.parent, []).append(inst)
                     if n.output == "started":
                         self._start_watched.add(n.parent)
+            for inst, _expr in spawned:
+                kill = self.unroller.suicide(inst) if self.workflow.suicides else None
+                if kill is not None:
+                    self._suicide[inst] = kill
+                    for n in needs(kill):
+                        self._suicide_waiters.setdefault(n.parent, []).append(inst)
             for inst, expr in spawned:
+                if inst in self._suicide and evaluate(self._suicide[inst], self._met):
+                    self._remove(inst)
+                    continue
                 beyond = self.unroller.past_stop(expr)
                 if beyond is not None:
                     self._never_runs(inst, self._missing(beyond))
@@ -559,6 +578,37 @@ class Scheduler:
             for child in self._doomed_children(inst):
                 reason = "" if skipped else self._why_never(self._records[child].expr)
                 stack.append((child, reason))
+
+    def _suicides_after(self, parent: Instance) -> None:
+        """Remove the instances whose suicide trigger ``parent``'s new output completes."""
+        for inst in self._suicide_waiters.get(parent, ()):
+            kill = self._suicide.get(inst)
+            if kill is not None and evaluate(kill, self._met):
+                self._remove(inst)
+
+    def _remove(self, inst: Instance) -> None:
+        """A suicide trigger fired: ``inst`` does not run, or stops blocking if it failed.
+
+        Its children that needed it can never run and are skipped, as Cylc never
+        spawns them. A running instance is left to finish (Cylc removes it from
+        its pool but does not kill the job either).
+        """
+        self._suicide.pop(inst, None)
+        rec = self._records.get(inst)
+        if rec is None or rec.state not in ("waiting", "failed"):
+            return
+        if rec.state == "failed":
+            if inst not in self.failed:
+                return  # its failure was optional: it is complete already
+            self.failed.remove(inst)
+        self._clock_wait.pop(inst, None)
+        rec.state = "dropped"
+        self._never[inst] = inst.point
+        self.removed.append(inst)
+        self._tell(inst, "removed")
+        self._finish(inst)
+        for child in self._doomed_children(inst):
+            self._never_runs(child, "", skipped=True)
 
     def _doomed_children(self, parent: Instance) -> list[Instance]:
         """Waiting children of ``parent`` whose prerequisites can no longer be met."""

@@ -28,6 +28,7 @@ CATEGORY = {
     "failed": "failed",
     "never_run": "never",
     "skipped": "skipped",
+    "removed": "skipped",  # by a suicide trigger
     "dropped": "skipped",
     "expired": "skipped",  # not run: its clock-expire time passed
 }
