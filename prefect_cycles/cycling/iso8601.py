@@ -50,6 +50,8 @@ def read_datetime(
     init: TimePoint,
     fin: TimePoint | None,
 ) -> Sequence:
+    # Cylc reads the points inside min(...) one by one, so spaces there are fine.
+    main = re.sub(r"min\(([^)]*)\)", lambda m: "min(" + re.sub(r"\s+", "", m[1]) + ")", main)
     if re.search(r"\s", main):
         raise Bad(
             "date-time recurrences cannot contain spaces (Cylc refuses them)",

@@ -360,8 +360,9 @@ def _graph_sections(scheduling: Section, source: str, notices: list[str]) -> dic
             "[scheduling][dependencies] is Cylc 7 syntax, read as [scheduling][graph]; "
             "Cylc 8 upgrades it the same way"
         )
-        if "graph" in deps.items:
-            add("R1", deps.items["graph"])
+        for key, item in deps.items.items():
+            # [[dependencies]]graph is R1; Cylc 8 also reads R1 = ... straight under it
+            add("R1" if key == "graph" else key, item)
         for rec, sub in deps.sections.items():
             for key, item in sub.items.items():
                 if key == "graph":
