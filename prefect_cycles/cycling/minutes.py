@@ -17,6 +17,32 @@ from .points import DateTimeCycling, Point
 Form = Literal["forward", "backward", "span"]
 
 
+#: Days before each month, for the calendars whose years are all alike.
+_FIXED = {
+    "360day": (360, tuple(30 * i for i in range(12))),
+    "365day": (365, (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)),
+    "366day": (366, (0, 31, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335)),
+}
+
+
+def _days_in(calendar: str, y: int, m: int, d: int) -> int:
+    """Days from 1970-01-01 to a date of ``calendar``."""
+    if calendar == "gregorian":
+        return _days(y, m, d)
+    year, before = _FIXED[calendar]
+    return (y - 1970) * year + before[m - 1] + d - 1
+
+
+def _civil_in(calendar: str, z: int) -> tuple[int, int, int]:
+    """The date of ``calendar`` ``z`` days after 1970-01-01 (inverse of _days_in)."""
+    if calendar == "gregorian":
+        return _civil(z)
+    year, before = _FIXED[calendar]
+    y, doy = divmod(z, year)
+    m = max(i for i, b in enumerate(before) if b <= doy)
+    return 1970 + y, m + 1, doy - before[m] + 1
+
+
 def _days(y: int, m: int, d: int) -> int:
     """Days from 1970-01-01 to a proleptic Gregorian date (a standard civil-date formula)."""
     y -= m <= 2
@@ -62,6 +88,7 @@ class Minutes(Domain):
 
     def __init__(self, cyc: DateTimeCycling) -> None:
         self.cyc = cyc
+        self.calendar = cyc.calendar
         hours, minutes = cyc.zone
         self.zone, self.offset = (hours, minutes), hours * 60 + minutes
 
@@ -72,7 +99,7 @@ class Minutes(Domain):
         minutes = (
             (p.hour_of_day or 0) * 60 + (p.minute_of_hour or 0) + (p.second_of_minute or 0) / 60
         )
-        day = _days(p.year, p.month_of_year, p.day_of_month)
+        day = _days_in(self.calendar, p.year, p.month_of_year, p.day_of_month)
         return day * 1440 + math.floor(minutes + 1e-9) - self.offset
 
     def back(self, key: int, near: Point | None = None, near_key: int | None = None) -> Point:
@@ -80,9 +107,9 @@ class Minutes(Domain):
             if key == near_key:
                 return near  # type: ignore[return-value]
             days, minutes = divmod(key - near_key, 1440)
-            return near + Duration(days=days, minutes=minutes)
+            return self.cyc.add(near, Duration(days=days, minutes=minutes))  # type: ignore[return-value]
         days, minutes = divmod(key + self.offset, 1440)
-        y, m, d = _civil(days)
+        y, m, d = _civil_in(self.calendar, days)
         return TimePoint(
             year=y,
             month_of_year=m,

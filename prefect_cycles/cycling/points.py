@@ -38,7 +38,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TypeAlias
 
-from metomi.isodatetime.data import Duration, TimePoint, TimeZone
+from metomi.isodatetime.data import Calendar, Duration, TimePoint, TimeZone
 from metomi.isodatetime.dumpers import TimePointDumper
 from metomi.isodatetime.exceptions import IsodatetimeError
 from metomi.isodatetime.parsers import DurationParser, TimePointParser
@@ -51,6 +51,23 @@ Interval: TypeAlias = "int | Duration"
 _INT_INTERVAL = re.compile(r"^([+-]?)P(\d+)$")
 _INT_POINT = re.compile(r"^[+-]?\d+$")
 _INT_RELATIVE = re.compile(r"^([+-])P(\d+)$")
+
+#: The calendars of Cylc's ``cycling mode`` (metomi-isodatetime's modes).
+CALENDARS = ("gregorian", "360day", "365day", "366day")
+
+
+def use_calendar(mode: str) -> None:
+    """Make ``mode`` metomi-isodatetime's calendar.
+
+    isodatetime keeps one calendar for the whole process (Cylc sets it once
+    per scheduler), so every date-time operation of a workflow sets its own
+    first: workflows of two calendars work one after the other in a process,
+    not at the same moment in two threads.
+    """
+    cal = Calendar.default()
+    if cal.mode != mode:
+        cal.set_mode(mode)
+
 
 #: Cylc 8's default date-time point format, before the time zone suffix.
 CYLC_POINT_FORMAT = "CCYYMMDDThhmm"
@@ -224,7 +241,16 @@ class DateTimeCycling(Cycling):
         time_zone: str | None = "Z",
         point_format: str | None = None,
         expanded_year_digits: int = 0,
+        calendar: str = "gregorian",
     ) -> None:
+        if calendar not in CALENDARS:
+            raise PointError(
+                f"unknown calendar {calendar!r}",
+                text=calendar,
+                fix=f"use one of {', '.join(CALENDARS)}",
+            )
+        self.calendar = calendar
+        use_calendar(calendar)
         tz = "Z" if time_zone is None or not str(time_zone).strip() else str(time_zone).strip()
         self.time_zone = tz
         self._zone = _parse_zone(tz)
@@ -261,6 +287,7 @@ class DateTimeCycling(Cycling):
     # -- points -------------------------------------------------------------------
 
     def point(self, value: object) -> TimePoint:
+        use_calendar(self.calendar)
         if isinstance(value, TimePoint):
             if value.truncated:
                 raise PointError(
@@ -460,6 +487,7 @@ class DateTimeCycling(Cycling):
         return dur * -1 if negative else dur
 
     def format(self, point: Point) -> str:
+        use_calendar(self.calendar)
         try:
             return self._dumper.dump(point, self.point_format)  # type: ignore[arg-type]
         except (IsodatetimeError, ValueError, OverflowError):
@@ -471,6 +499,14 @@ class DateTimeCycling(Cycling):
                 "or a smaller offset)",
             ) from None
 
+    def add(self, point: Point, interval: Interval) -> Point:
+        use_calendar(self.calendar)
+        return point + interval  # type: ignore[operator]
+
+    def sub(self, point: Point, interval: Interval) -> Point:
+        use_calendar(self.calendar)
+        return point - interval  # type: ignore[operator]
+
     def format_full(self, point: Point) -> str:
         """A point in the full form it is read in (minutes and zone), whatever the point format."""
         return self._dumper.dump(point, self.dump_format)  # type: ignore[arg-type]
@@ -481,13 +517,15 @@ class DateTimeCycling(Cycling):
     def zero(self) -> Duration:
         return Duration(hours=0)
 
-    def _key(self) -> tuple[str, str, int]:
-        return (self.time_zone, self.point_format, self.expanded_year_digits)
+    def _key(self) -> tuple[str, str, int, str]:
+        return (self.time_zone, self.point_format, self.expanded_year_digits, self.calendar)
 
     def __repr__(self) -> str:
         extra = "" if self.point_format == self.dump_format else f", {self.point_format!r}"
         if self.expanded_year_digits:
             extra += f", expanded_year_digits={self.expanded_year_digits}"
+        if self.calendar != "gregorian":
+            extra += f", calendar={self.calendar!r}"
         return f"DateTimeCycling(time_zone={self.time_zone!r}{extra})"
 
     def __eq__(self, other: object) -> bool:

@@ -96,6 +96,12 @@ def resolve_wall_clock(text: str, cycling: DateTimeCycling, now: TimePoint | Non
     elif re.search(r"\(-\d{4}[);T]", value):
         here += Duration(months=1)
     offset: str | None = None
+    if prev_next and cycling.calendar != "gregorian":
+        raise PointError(
+            f"previous()/next() need the gregorian calendar, not {cycling.calendar} ({text!r})",
+            text=text,
+            fix="give an explicit initial cycle point, as Cylc requires",
+        )
     if prev_next:
         point, offset = _prev_next(value, here, cycling)
     elif offset_only:

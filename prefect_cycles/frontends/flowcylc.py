@@ -184,19 +184,12 @@ def _cycling(mode: str, line: int | None, scheduler: Section | None, source: str
     """Integer or Gregorian date-time cycling (other calendars are refused)."""
     if mode == "integer":
         return IntegerCycling()
-    if mode in ("360day", "365day", "366day"):
-        raise file_error(
-            source,
-            line,
-            f"cycling mode {mode} (a non-Gregorian calendar) is not supported",
-            "use cycling mode = gregorian (the default) or integer",
-        )
-    if mode != "gregorian":
+    if mode not in ("gregorian", "360day", "365day", "366day"):
         raise file_error(
             source,
             line,
             f"unknown cycling mode {mode!r}",
-            "use integer or gregorian (Cylc's 360day/365day/366day calendars are not supported)",
+            "use integer, gregorian, 360day, 365day or 366day",
         )
 
     def setting(key: str) -> tuple[str, int | None]:
@@ -214,7 +207,7 @@ def _cycling(mode: str, line: int | None, scheduler: Section | None, source: str
             "give the number of extra year digits, e.g. 2",
         )
     try:
-        return DateTimeCycling(zone, point_format or None, int(digits_text or 0))
+        return DateTimeCycling(zone, point_format or None, int(digits_text or 0), mode)
     except PointError as exc:
         if not point_format or exc.text != point_format:
             raise

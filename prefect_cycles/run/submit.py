@@ -161,8 +161,15 @@ POINT_PARAM = "point"
 PREVIOUS_PARAM = "previous"
 
 
-def to_python(point: Point) -> int | dt.datetime:
-    """A cycle point as task bodies receive it: an int, or an aware datetime."""
+def to_python(point: Point) -> int | dt.datetime | Point:
+    """A cycle point as task bodies receive it: an int, or an aware datetime.
+
+    A date that Python's calendar lacks (30 February on the 360day calendar)
+    comes as metomi-isodatetime's TimePoint itself.
+    """
     if isinstance(point, int):
         return point
-    return dt.datetime.fromisoformat(str(point).replace("Z", "+00:00"))
+    try:
+        return dt.datetime.fromisoformat(str(point).replace("Z", "+00:00"))
+    except ValueError:
+        return point
