@@ -107,7 +107,7 @@ class Minutes(Domain):
             if key == near_key:
                 return near  # type: ignore[return-value]
             days, minutes = divmod(key - near_key, 1440)
-            return self.cyc.add(near, Duration(days=days, minutes=minutes))  # type: ignore[return-value]
+            return self.cyc.add(near, Duration(days=days, minutes=minutes))  # type: ignore[arg-type]
         days, minutes = divmod(key + self.offset, 1440)
         y, m, d = _civil_in(self.calendar, days)
         return TimePoint(

@@ -141,9 +141,8 @@ def _prev_next(
             raise
         candidate = parsed + now
         if direction == "previous":
-            candidate -= DurationParser().parse(
-                _GO_BACK[parsed.get_smallest_missing_property_name()]
-            )
+            unit = parsed.get_smallest_missing_property_name() or "minute_of_hour"
+            candidate -= DurationParser().parse(_GO_BACK[unit])
         candidates.append(candidate)
     diffs = [abs(c - now) for c in candidates]
     point = candidates[diffs.index(min(diffs))]

@@ -397,6 +397,7 @@ class _Reader:
                     record_outputs=False,
                 )
         for pair in self.suicides:
+            assert pair.left is not None  # a suicide always has a left side
             for target in pair.right.members:
                 cond = wf.settle(self.condition(pair.left, pair.left_refs, target))
                 if cond is not None:
