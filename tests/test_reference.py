@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from casevars import case_template_vars
 
 from prefect_cycles.errors import CycleError
 from prefect_cycles.frontends.flowcylc import load_flow_cylc
@@ -34,9 +36,21 @@ def test_every_differential_case_is_here() -> None:
     assert len({p.values[0] for p in CASES}) == len(list(GRAPHS.iterdir())) >= 30
 
 
+def _point(wf: Workflow, token: str) -> str:
+    """A window token: a point, or ``^`` (the initial point, wall clock resolved) + offsets."""
+    if not token.startswith("^"):
+        return token
+    point = wf.initial
+    for m in re.finditer(r"([+-])(P[^+-]+)", token[1:]):
+        step = wf.cycling.interval(m[2])
+        point = wf.cycling.add(point, step) if m[1] == "+" else wf.cycling.sub(point, step)
+    return wf.fmt(point)
+
+
 @pytest.mark.parametrize(("flow", "start", "stop"), CASES)
 def test_window_reference_text_is_unroll_reference_text(flow: Path, start: str, stop: str) -> None:
-    wf, _ = load_flow_cylc(flow)
+    wf, _ = load_flow_cylc(flow, case_template_vars(flow))
+    start, stop = _point(wf, start), _point(wf, stop)
     fast = window_reference_text(wf, start, stop)
     assert fast == reference_text(unroll(wf, start, stop), wf)
     assert fast.startswith(("edge ", "graph\n"))

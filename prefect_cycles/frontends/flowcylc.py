@@ -108,7 +108,7 @@ def _refuse_stray_markup(text: str, source: str) -> None:
     uncommented = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
     if any(mark in uncommented for mark in _TEMPLATE_MARKS):
         raise GraphSyntaxError(
-            f"{source}: the file holds Jinja2 markup ('{{{{' or '{{%') but its first line is "
+            f"{source}: the file holds template markup ('{{{{' or '{{%') but its first line is "
             "not #!Jinja2, so it is not rendered (Cylc would not render it either)",
             fix="make #!Jinja2 the first line of the file",
         )
