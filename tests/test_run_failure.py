@@ -49,6 +49,7 @@ SUMMARY = {
     "never_run": [],
     "stopped_at": None,
     "unsaved": [],
+    "removed": [],
 }
 
 
