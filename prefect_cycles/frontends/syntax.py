@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 from ..errors import GraphSyntaxError
@@ -125,6 +125,9 @@ class Where:
 
     label: str  # "graph section 'P1'"
     line: Line | None = None
+    # place() of the current line, made once per line: a line of thousands of
+    # nodes names its place once per node, and formatting it each time was quadratic.
+    _placed: tuple[Line, str] | None = field(default=None, repr=False, compare=False)
 
     def error(self, problem: str, fix: str, *, task: str | None = None) -> GraphSyntaxError:
         where = self.label
@@ -139,9 +142,12 @@ class Where:
 
     def place(self) -> str:
         """Where we are, with the line as written, to name a use of an output."""
-        if self.line is None:
+        line = self.line
+        if line is None:
             return self.label
-        return f"{self.label}, line {self.line.number} ({self.line.text!r})"
+        if self._placed is None or self._placed[0] is not line:
+            self._placed = (line, f"{self.label}, line {line.number} ({line.text!r})")
+        return self._placed[1]
 
 
 def logical_lines(graph: str, where: Where) -> list[Line]:

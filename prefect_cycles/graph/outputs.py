@@ -166,14 +166,16 @@ class Outputs:
     """
 
     def __init__(self) -> None:
-        self._uses: dict[tuple[str, str], _Use] = {}
+        # task -> output -> its uses so far; indexed by task so that one task's
+        # table costs its own outputs, not every use in the graph (linear building).
+        self._uses: dict[str, dict[str, _Use]] = {}
         self._finish: dict[str, str] = {}  # task -> first ':finish' use
         self._custom: dict[str, dict[str, str]] = {}  # task -> custom output -> message
 
     def copy(self) -> Outputs:
         """An independent copy, to check more uses against before keeping them."""
         new = Outputs()
-        new._uses = {k: replace(v) for k, v in self._uses.items()}
+        new._uses = {t: {o: replace(u) for o, u in outs.items()} for t, outs in self._uses.items()}
         new._finish = dict(self._finish)
         new._custom = {k: dict(v) for k, v in self._custom.items()}
         return new
@@ -231,9 +233,10 @@ class Outputs:
             for out in ("succeeded", "failed"):
                 self.use(task, out, True, where, family=family)
             return
-        before = self._uses.get((task, output))
+        mine = self._uses.setdefault(task, {})
+        before = mine.get(output)
         if before is None:
-            self._uses[(task, output)] = _Use(optional, optional, not family, where, where)
+            mine[output] = _Use(optional, optional, not family, where, where)
         elif before.fixed:
             if not family and optional != before.optional:
                 raise OutputConflictError(
@@ -265,10 +268,11 @@ class Outputs:
     ) -> None:
         """Opposite outputs (succeeded and failed...), when both are used, must both be
         optional (Cylc's test)."""
-        theirs = self._uses.get((task, other))
+        uses = self._uses[task]
+        theirs = uses.get(other)
         if theirs is None:
             return
-        mine = self._uses[(task, output)]
+        mine = uses[output]
         mine_at = mine.where if family and mine.fixed else where
         if family or not theirs.fixed:
             if not mine.optional or not theirs.default:
@@ -316,19 +320,19 @@ class Outputs:
         """Whether ``task:output`` is optional, as the uses so far settle it."""
         if output == "finished":
             return True
-        got = self._uses.get((task, output))
+        uses = self._uses.get(task, {})
+        got = uses.get(output)
         if got is not None:
             return got.optional
         # Success is required unless succeeded or failed is used: a task used
         # only with ':fail' may succeed or fail.
-        return output == "succeeded" and (task, "failed") in self._uses
+        return output == "succeeded" and "failed" in uses
 
     def table(self, task: str) -> dict[str, bool]:
         """``task``'s outputs -> True when optional: succeeded, every output used, finished."""
         out = {"succeeded": self.optional(task, "succeeded")}
-        for (name, output), got in self._uses.items():
-            if name == task:
-                out[output] = got.optional
+        for output, got in self._uses.get(task, {}).items():
+            out[output] = got.optional
         if task in self._finish:
             out["finished"] = True
         return out
@@ -339,13 +343,14 @@ class Outputs:
         Success is required when neither succeeded nor failed is used, as
         Cylc's ``tweak_outputs`` has it.
         """
-        got = self._uses.get((task, output))
+        uses = self._uses.get(task, {})
+        got = uses.get(output)
         if got is not None:
             return not got.optional
-        if output == "succeeded" and (task, "failed") not in self._uses:
+        if output == "succeeded" and "failed" not in uses:
             return True
         return None
 
     def used(self, task: str) -> list[str]:
         """The outputs of ``task`` that some use names (not ``finished``)."""
-        return [out for (name, out) in self._uses if name == task]
+        return list(self._uses.get(task, {}))
