@@ -15,6 +15,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from itertools import islice
 from typing import Any
 
 from rich.console import Console
@@ -34,8 +35,25 @@ from .tally import Tally
 OK, FAILED, INTERRUPTED = 0, 1, 130
 
 
-def expected_runs(workflow: Workflow, start: object = None, stop: object = None) -> Counter:
-    """How many instances run at each point of a bounded window (as the graph says)."""
+#: Windows of up to this many points are counted before the run starts, so the
+#: progress view has a total from the start. Longer windows are counted as they
+#: run, as an endless one is: the first task run must not wait for a pass over a
+#: window of a million points (counting one took longer than the run's first
+#: minutes; 2,000 points take about 50 ms).
+COUNTED_POINTS = 2_000
+
+
+def expected_runs(
+    workflow: Workflow, start: object = None, stop: object = None, *, limit: int | None = None
+) -> Counter | None:
+    """How many instances run at each point of a bounded window (as the graph says).
+
+    None when the window has no stop, or has more than ``limit`` points.
+    """
+    if limit is not None:
+        points = Unroller(workflow, start, stop)
+        if points.stop is None or next(islice(points.points(), limit, None), None) is not None:
+            return None
     g = unroll(workflow, start, stop)
     return Counter(n.point for n, d in g.nodes(data=True) if d["runs"] and d["exists"])
 
@@ -63,7 +81,7 @@ def run_with_progress(
                 fix="drop --rerun (every instance runs anyway), or build the flow with resume on",
             )
         parse_rerun(rerun, window)  # a bad selector fails here, before any run
-    expected = expected_runs(wf, start, stop) if window.stop is not None else None
+    expected = expected_runs(wf, start, stop, limit=COUNTED_POINTS)
     console = console or Console()
     live = console.is_terminal
     span = f"{wf.fmt(window.start)} to " + (
