@@ -27,7 +27,7 @@ from ..cycling.clock import utc_now
 from ..cycling.points import Point
 from ..errors import ValidationError
 from ..graph.completion import Completion, completion_for
-from ..graph.model import Workflow, runahead_limit
+from ..graph.model import AllOf, Workflow, runahead_limit
 from ..graph.unroll import Expr, Instance, Need, Unroller, evaluate, needs
 from .queues import Queues
 
@@ -56,6 +56,7 @@ class _Record:
     expr: Expr | None
     state: str = "waiting"  # waiting, submitted, running, succeeded, failed, expired, dropped
     outputs: frozenset[str] = frozenset()
+    cursor: int = 0  # terms of a top-level AND (expr) known to hold: see Scheduler._satisfied
 
 
 class Scheduler:
@@ -79,7 +80,8 @@ class Scheduler:
         self._active: deque[Point] = deque()  # spawned points with unfinished work, in order
         self._unfinished: dict[Point, int] = {}
         self._records: dict[Instance, _Record] = {}
-        self._waiters: dict[Instance, list[Instance]] = {}
+        # parent -> (child, need) for each need of a spawned child on that parent
+        self._waiters: dict[Instance, list[tuple[Instance, Need]]] = {}
         self._candidates: list[Instance] = []
         self._start_watched: set[Instance] = set()  # parents whose :started output is needed
         self._pinned = self.unroller.pinned()
@@ -144,7 +146,7 @@ class Scheduler:
                     continue
                 if self.cut is not None and inst.point > self.cut:
                     continue
-                if evaluate(rec.expr, self._met):
+                if self._satisfied(rec):
                     due = self.unroller.clock_time(inst)
                     if due is not None and due > now:
                         self._clock_wait[inst] = due
@@ -510,7 +512,7 @@ class Scheduler:
                 self._tell(inst, "spawned")
                 self._candidates.append(inst)
                 for n in needs(expr):
-                    self._waiters.setdefault(n.parent, []).append(inst)
+                    self._waiters.setdefault(n.parent, []).append((inst, n))
                     if n.output == "started":
                         self._start_watched.add(n.parent)
             for inst, _expr in spawned:
@@ -611,9 +613,18 @@ class Scheduler:
             self._never_runs(child, "", skipped=True)
 
     def _doomed_children(self, parent: Instance) -> list[Instance]:
-        """Waiting children of ``parent`` whose prerequisites can no longer be met."""
-        out = []
-        for child in self._waiters.get(parent, ()):
+        """Waiting children of ``parent`` whose prerequisites can no longer be met.
+
+        Only a child with a need on ``parent`` that ``parent`` can no longer meet
+        is checked in full: the others lost nothing (a wide fan-in would otherwise
+        be checked in full once per parent, its width squared in all).
+        """
+        out: list[Instance] = []
+        checked: set[Instance] = set()
+        for child, need in self._waiters.get(parent, ()):
+            if child in checked or self._possible(need):
+                continue
+            checked.add(child)
             rec = self._records.get(child)
             if rec is None or rec.state != "waiting":
                 continue
@@ -621,8 +632,24 @@ class Scheduler:
                 out.append(child)
         return out
 
+    def _satisfied(self, rec: _Record) -> bool:
+        """Whether ``rec``'s prerequisites hold, resuming a top-level AND where it last stopped.
+
+        A term that holds holds for good (outputs only accrue, and a parent is
+        forgotten only once nothing can need it), so a fan-in of N parents costs
+        N checks in all, not N per parent that finishes.
+        """
+        expr = rec.expr
+        if not isinstance(expr, AllOf):
+            return evaluate(expr, self._met)
+        terms, i = expr.terms, rec.cursor
+        while i < len(terms) and evaluate(terms[i], self._met):
+            i += 1
+        rec.cursor = i
+        return i == len(terms)
+
     def _wake(self, parent: Instance) -> None:
-        self._candidates.extend(self._waiters.get(parent, ()))
+        self._candidates.extend(child for child, _ in self._waiters.get(parent, ()))
 
     def _finish(self, inst: Instance) -> None:
         left = self._unfinished[inst.point] - 1
