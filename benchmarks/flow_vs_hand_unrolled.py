@@ -341,7 +341,8 @@ def main() -> None:
     sched_time = c.best(c.measure(lambda: drive_scheduler(wf_b), 5))
 
     _count_retries()
-    with prefect_test_harness():
+    # A loaded machine may start the temporary server slowly (the default waits 30 s).
+    with prefect_test_harness(server_startup_timeout=600):
         load.sample()
         print("(a) seed workflow, 10 cycles of 0.2 s tasks", flush=True)
         ta = rounds(
