@@ -46,6 +46,7 @@ class CyclicFlow(Flow):
     implementations: dict[str, Task]
     #: What a flow.cylc held that has no effect here (scripts, platforms...), one line each.
     notices: list[str]
+    resumer: Resume | None = None
 
     def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """Check start, stop, runahead and rerun first, so a bad value fails the run with a
@@ -59,6 +60,24 @@ class CyclicFlow(Flow):
             if value is self:
                 self.fn.__name__ = self.fn.__qualname__ = var
                 return
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the flow; on a temporary local server, wait for it patiently (see run.server)."""
+        from .server import temporary_server_care
+
+        with temporary_server_care():
+            return super().__call__(*args, **kwargs)
+
+    def result_of(self, task: str, point: object = None) -> Any:
+        """The saved result of one instance, read from result storage after a run.
+
+        ``flow.result_of("foo", 3)`` or ``flow.result_of("foo[3]")``, in this process or
+        a later one: a resumable flow keeps every instance's result under its
+        instance's key. A :class:`~prefect_cycles.errors.CycleError` says when there is none.
+        """
+        from .results import result_of
+
+        return result_of(self, task, point)
 
     def to_deployment(self, *args: Any, **kwargs: Any) -> Any:
         self._set_entrypoint_name()
@@ -249,6 +268,7 @@ def cyclic_flow(
     cflow.workflow = workflow
     cflow.implementations = impls
     cflow.notices = notices
+    cflow.resumer = resumer
     return cflow
 
 

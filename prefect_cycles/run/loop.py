@@ -337,7 +337,10 @@ def _outcome(
         "blocked": [label(i) for i, _ in blocked],
         "never_run": [label(i) for i, _ in sched.never_run],
         "removed": [label(i) for i in sched.removed],
-        "stopped_at": None if stopped_at is None else fmt(stopped_at),
+        # a point as the flow's parameters take it: an int, or Cylc's date-time text
+        "stopped_at": stopped_at
+        if stopped_at is None or isinstance(stopped_at, int)
+        else fmt(stopped_at),
         "unsaved": list(saving.unsaved) if saving is not None else [],
     }
     unsaved = saving.report() if saving is not None else None
