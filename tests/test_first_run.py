@@ -88,18 +88,30 @@ def test_the_readme_first_command_works_on_a_fresh_loaded_machine_and_twice():
     nothing = [line for line in second.stderr.splitlines() if "Nothing ran" in line]
     assert len(nothing) == 1, second.stderr
     assert "all 9 instances completed in an earlier run of 'seed'" in nothing[0]
-    assert "rerun=\"*\"" in nothing[0] and "resume=False" in nothing[0]
+    assert 'rerun="*"' in nothing[0] and "resume=False" in nothing[0]
     assert "Traceback" not in second.stderr, second.stderr
 
 
-def test_a_user_timeout_wins_over_the_raised_default():
-    env = new_user_env(tempfile.mkdtemp(prefix="prefect-cycles-new-user-"))
-    env["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "450"
-    out = subprocess.run(
-        [sys.executable, str(SEED)], capture_output=True, text=True, env=env, timeout=900
+def test_a_users_own_settings_win_over_the_raised_defaults():
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+        temporary_settings,
     )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "waiting up to 450 s" in out.stderr
+
+    from prefect_cycles.run.server import patient_start, temporary_server_running
+
+    timeout = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        assert not temporary_server_running()
+        with patient_start():
+            assert timeout.value() == 600 and PREFECT_SERVER_ANALYTICS_ENABLED.value() is False
+        own = {timeout: 45, PREFECT_SERVER_ANALYTICS_ENABLED: True}
+        with temporary_settings(own), patient_start():
+            assert timeout.value() == 45 and PREFECT_SERVER_ANALYTICS_ENABLED.value() is True
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}), patient_start():
+        assert timeout.value() == 20  # a real server: nothing to wait for
 
 
 def test_many_task_runs_ending_together_leave_no_traceback_at_shutdown():

@@ -86,8 +86,9 @@ def run_with_progress(
         if timed:
             inst, due = timed[0]
             view.clock_wait = (len(timed), f"{inst.task}[{wf.fmt(inst.point)}]", due)
+            view.clock_last = max(due for _, due in timed)
         else:
-            view.clock_wait = None
+            view.clock_wait = view.clock_last = None
 
     state = None
     with ExitStack() as stack:
@@ -125,8 +126,8 @@ def run_with_progress(
         else:
             tally.end()
             view.finish(_outcome(tally, wf, state))
-    if not live:
-        console.print(view)
+    if not live:  # a pipe or a CI log: as wide as it needs, not wrapped at 80 columns
+        console.print(view, soft_wrap=True)
     if state is None:
         return INTERRUPTED
     return OK if state.is_completed() else FAILED
