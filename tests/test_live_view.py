@@ -78,7 +78,10 @@ def test_the_live_view_stays_whole_with_prefects_log_lines_above_it():
     assert len(headers) == 1, text  # one table on screen, not copies stacked up
     # Every task's log line stays on screen, above the view.
     said = {
-        m[1]: i for i, line in enumerate(final) for m in [re.search(r"(\w+\.\d) says hi!", line)] if m
+        m[1]: i
+        for i, line in enumerate(final)
+        for m in [re.search(r"(\w+\.\d) says hi!", line)]
+        if m
     }
     assert set(said) == {"prep.1", "foo.1", "foo.2", "foo.3", "bar.1", "bar.2", "bar.3"}, text
     assert max(said.values()) < headers[0], text

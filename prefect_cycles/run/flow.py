@@ -288,7 +288,8 @@ def _from_text(
     if cylc is not None:
         from ..frontends.flowcylc import load_flow_cylc
 
-        workflow, notices = load_flow_cylc(Path(cylc), template_vars)
+        workflow = load_flow_cylc(Path(cylc), template_vars)
+        notices = workflow.notices
         for note in notices:
             logger.info("%s: %s", cylc, note)
         declare_outputs(workflow, outputs)
