@@ -642,3 +642,10 @@ def test_load_flow_cylc_returns_a_workflow_as_the_docs_say():
     assert isinstance(wf, Workflow)
     assert "foo" in picture(wf, 1, 2).text  # it feeds a picture straight away
     assert isinstance(wf.notices, list)
+
+
+def test_the_shipped_sample_flow_cylc_is_the_seed_workflow(assert_seed_model):
+    sample = Path(__file__).resolve().parents[1] / "examples" / "seed-cylc" / "flow.cylc"
+    wf = load_flow_cylc(sample)
+    assert_seed_model(wf)
+    assert (wf.initial, wf.final, wf.runahead) == (1, 4, "P4")
