@@ -15,11 +15,12 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from prefect import Flow, Task, get_run_logger
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
+from typing_extensions import Unpack
 
 from ..cycling.points import Point
 from ..errors import CycleError, ValidationError
@@ -37,6 +38,30 @@ if TYPE_CHECKING:
     from ..show.render import Picture
 
 logger = logging.getLogger(__name__)
+
+
+class FlowOptions(TypedDict, total=False):
+    """The ``prefect.Flow`` options ``cyclic_flow`` passes on, so type checkers catch typos.
+
+    (``name``, ``task_runner``, ``result_storage`` and ``validate_parameters``
+    are ``cyclic_flow``'s own.)
+    """
+
+    version: str | None
+    flow_run_name: str | Callable[[], str] | None
+    retries: int | None
+    retry_delay_seconds: int | float | None
+    description: str | None
+    timeout_seconds: int | float | None
+    persist_result: bool | None
+    result_serializer: Any
+    cache_result_in_memory: bool
+    log_prints: bool | None
+    on_completion: list[Any] | None
+    on_failure: list[Any] | None
+    on_cancellation: list[Any] | None
+    on_crashed: list[Any] | None
+    on_running: list[Any] | None
 
 
 class CyclicFlow(Flow):
@@ -124,7 +149,7 @@ def cyclic_flow(
     result_serializer: str | None = None,
     template_vars: Mapping[str, Any] | None = None,
     parameters: Mapping[str, str | Iterable[int | str]] | None = None,
-    **flow_options: Any,
+    **flow_options: Unpack[FlowOptions],
 ) -> CyclicFlow:
     """Build a Prefect flow that runs a cyclic workflow.
 
@@ -258,10 +283,11 @@ def cyclic_flow(
         else None
     )
     fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer, notices)
+    runner: Any = task_runner or ThreadPoolTaskRunner(max_workers=DEFAULT_MAX_WORKERS)
     cflow = CyclicFlow(
         fn,
         name=flow_name,
-        task_runner=task_runner or ThreadPoolTaskRunner(max_workers=DEFAULT_MAX_WORKERS),
+        task_runner=runner,
         validate_parameters=True,
         **flow_options,
     )

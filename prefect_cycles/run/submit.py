@@ -79,7 +79,7 @@ class Submitter:
             task.tags = set(base.tags) | {f"point:{label}"}
         if self.resume is not None:
             if not self._own[inst.task]:
-                task.cache_policy = self.resume.policy(inst.task, label)
+                task.cache_policy = self.resume.policy(inst.task, label)  # type: ignore[assignment]
             if self.rerun.chosen(inst) or any(n.parent in self.refreshed for n in item.parents):
                 task.refresh_cache = True
                 self.refreshed.add(inst)
@@ -91,7 +91,7 @@ class Submitter:
             kwargs[POINT_PARAM] = to_python(inst.point)
         _base, values = self.workflow.parameterised.get(inst.task, ("", {}))
         kwargs.update((k, v) for k, v in values.items() if k in params)
-        wait_for = []
+        wait_for: list[Any] = []  # futures, and allow_failure(future) for :fail triggers
         for need in item.parents:
             fut = self.futures.get(need.parent)
             if fut is None:

@@ -219,7 +219,7 @@ def _failure_messages(state: Any) -> dict[str, str]:
                 )
             ),
         )
-    return {r.name: (r.state.message or r.state.name) for r in runs if r.state is not None}
+    return {r.name: (r.state.message or r.state.name or "") for r in runs if r.state is not None}
 
 
 def _console_handlers() -> Iterator[logging.Handler]:
