@@ -30,6 +30,11 @@ COLS, ROWS = 160, 60
 
 def run_in_terminal(*args: str) -> tuple[int, list[str], list[list[str]]]:
     """Run ``prefect-cycles ARGS`` on a pty; the exit status, final screen, and each screen seen."""
+    return in_terminal(sys.executable, "-m", "prefect_cycles", *args)
+
+
+def in_terminal(*argv: str) -> tuple[int, list[str], list[list[str]]]:
+    """Run ARGV on a pty read by a terminal emulator."""
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "COLUMNS")}
     env.update(
         PREFECT_HOME=tempfile.mkdtemp(prefix="prefect-cycles-pty-"),
@@ -40,7 +45,7 @@ def run_in_terminal(*args: str) -> tuple[int, list[str], list[list[str]]]:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "prefect_cycles", "run", *args],
+        list(argv),
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -71,7 +76,7 @@ def run_in_terminal(*args: str) -> tuple[int, list[str], list[list[str]]]:
 
 
 def test_the_live_view_stays_whole_with_prefects_log_lines_above_it():
-    status, final, seen = run_in_terminal(SEED, "1", "3")
+    status, final, seen = run_in_terminal("run", SEED, "1", "3")
     text = "\n".join(final)
     assert status == 0, text
     headers = [i for i, line in enumerate(final) if HEADER.match(line)]
@@ -89,3 +94,13 @@ def test_the_live_view_stays_whole_with_prefects_log_lines_above_it():
     # At no moment did the terminal show two tables.
     for screen in seen:
         assert sum(bool(HEADER.match(line)) for line in screen) <= 1, "\n".join(screen)
+
+
+def test_a_png_is_not_written_to_a_terminal():
+    status, final, _ = run_in_terminal(
+        "graph", str(ROOT / "examples" / "seed-cylc"), "1", "2", "-f", "png"
+    )
+    text = "\n".join(line for line in final if line)
+    assert status == 1
+    assert text.startswith("prefect-cycles: error: PNG is a binary image, not for a terminal")
+    assert "PNG" in text and "\x89" not in text and "IHDR" not in text

@@ -108,6 +108,11 @@ def graph(
     from .sources import load_workflow
 
     fmt = _graph_format(format, reference, collapsed, output)
+    if output is None and fmt == "png" and sys.stdout.isatty():  # before any work is done
+        raise CycleError(
+            "PNG is a binary image, not for a terminal",
+            fix="write it to a file with --output graph.png, or redirect standard output",
+        )
     wf, _notices = load_workflow(source, _template_vars(set, set_file))
     if fmt == "reference":
         from .reference import window_reference_text
@@ -122,11 +127,6 @@ def graph(
 
         write_picture(output, data)
     elif isinstance(data, bytes):
-        if sys.stdout.isatty():
-            raise CycleError(
-                f"{fmt.upper()} is a binary image, not for a terminal",
-                fix=f"write it to a file with --output graph.{fmt}, or redirect standard output",
-            )
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
