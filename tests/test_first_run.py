@@ -92,26 +92,37 @@ def test_the_readme_first_command_works_on_a_fresh_loaded_machine_and_twice():
     assert "Traceback" not in second.stderr, second.stderr
 
 
+USERS_OWN = """
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_SERVER_ANALYTICS_ENABLED as ANALYTICS,
+    PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS as TIMEOUT,
+    temporary_settings,
+)
+from prefect_cycles.run.server import patient_start, temporary_server_running
+
+assert not temporary_server_running()
+with patient_start():
+    assert TIMEOUT.value() == 600 and ANALYTICS.value() is False
+with temporary_settings({TIMEOUT: 45, ANALYTICS: True}), patient_start():
+    assert TIMEOUT.value() == 45 and ANALYTICS.value() is True
+with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}), patient_start():
+    assert TIMEOUT.value() == 20  # a real server: nothing to wait for
+print("ok")
+"""
+
+
 def test_a_users_own_settings_win_over_the_raised_defaults():
-    from prefect.settings import (
-        PREFECT_API_URL,
-        PREFECT_SERVER_ANALYTICS_ENABLED,
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
-        temporary_settings,
+    # In a fresh process: this one may already run a temporary server for other tests.
+    home = tempfile.mkdtemp(prefix="prefect-cycles-new-user-")
+    out = subprocess.run(
+        [sys.executable, "-c", USERS_OWN],
+        capture_output=True,
+        text=True,
+        env=new_user_env(home),
+        timeout=300,
     )
-
-    from prefect_cycles.run.server import patient_start, temporary_server_running
-
-    timeout = PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        assert not temporary_server_running()
-        with patient_start():
-            assert timeout.value() == 600 and PREFECT_SERVER_ANALYTICS_ENABLED.value() is False
-        own = {timeout: 45, PREFECT_SERVER_ANALYTICS_ENABLED: True}
-        with temporary_settings(own), patient_start():
-            assert timeout.value() == 45 and PREFECT_SERVER_ANALYTICS_ENABLED.value() is True
-    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}), patient_start():
-        assert timeout.value() == 20  # a real server: nothing to wait for
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
 def test_many_task_runs_ending_together_leave_no_traceback_at_shutdown():
