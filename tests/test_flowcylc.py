@@ -285,7 +285,7 @@ def test_jinja2_and_include_are_rendered_before_reading(tmp_path):
         %include graph.cylc
         """,
     )
-    wf, _ = load_flow_cylc(path, {"FINAL": 3, "A": "a"})
+    wf = load_flow_cylc(path, {"FINAL": 3, "A": "a"})
     assert wf.final == 3
     assert deps(wf) == [("R1", "a", "b")]
 

@@ -54,7 +54,6 @@ class FlowOptions(TypedDict, total=False):
     description: str | None
     timeout_seconds: int | float | None
     persist_result: bool | None
-    result_serializer: Any
     cache_result_in_memory: bool
     log_prints: bool | None
     on_completion: list[Any] | None
