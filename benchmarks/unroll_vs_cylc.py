@@ -65,7 +65,7 @@ count, seconds = 0, 0.0
 if mode == "walk":
     from prefect_cycles.frontends.flowcylc import load_flow_cylc
     from prefect_cycles.graph.unroll import Unroller
-    wf, _ = load_flow_cylc(src)
+    wf = load_flow_cylc(src)
     assert wf.final is None
     t0 = time.perf_counter()
     for inst, _ in Unroller(wf).walk():
@@ -76,7 +76,7 @@ if mode == "walk":
 elif mode == "schedule":
     from prefect_cycles.frontends.flowcylc import load_flow_cylc
     from prefect_cycles.run.scheduler import Scheduler
-    wf, _ = load_flow_cylc(src)
+    wf = load_flow_cylc(src)
     sched = Scheduler(wf)
     t0 = time.perf_counter()
     while True:
@@ -121,7 +121,7 @@ def in_process(src: Path, n: int, repeat: int) -> tuple[float, str]:
     from prefect_cycles.graph.unroll import unroll
     from prefect_cycles.show.reference import reference_text
 
-    wf, _ = load_flow_cylc(src)
+    wf = load_flow_cylc(src)
     text = ""
 
     def once() -> None:

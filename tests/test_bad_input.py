@@ -193,7 +193,7 @@ def test_no_valid_item_of_the_sample_flows_is_refused():
     flows = _sample_flows()
     assert len(flows) > 40
     for path in flows:
-        wf, _ = load_flow_cylc(path, case_template_vars(path))
+        wf = load_flow_cylc(path, case_template_vars(path))
         assert wf.tasks, path
 
 
@@ -289,14 +289,15 @@ EVERY_KNOWN_ITEM = """\
 
 
 def test_every_item_cylc_knows_is_accepted_in_the_sections_read(tmp_path: Path):
-    wf, notices = load_flow_cylc(write_flow(tmp_path, EVERY_KNOWN_ITEM))
+    wf = load_flow_cylc(write_flow(tmp_path, EVERY_KNOWN_ITEM))
+    notices = wf.notices
     assert set(wf.tasks) == {"a", "b"}
     assert any("[runtime][root]script ignored" in n for n in notices)
     assert any("[scheduling]hold after cycle point = " in n and "stops" in n for n in notices)
 
 
 def test_old_cylc_7_items_cylc_8_upgrades_stay_accepted(tmp_path: Path):
-    wf, _ = load_flow_cylc(
+    wf = load_flow_cylc(
         write_flow(
             tmp_path,
             """\
@@ -368,7 +369,7 @@ def test_template_markup_in_comments_is_not_template_markup(tmp_path: Path):
             [[a]]
         """,
     )
-    wf, _ = load_flow_cylc(path)
+    wf = load_flow_cylc(path)
     assert set(wf.tasks) == {"a"}
 
 

@@ -32,7 +32,7 @@ FLOW = """\
 
 def points(tmp_path: Path, mode: str, icp: str = "20200228T00") -> list[str]:
     (tmp_path / "flow.cylc").write_text(FLOW.format(mode=mode, icp=icp))
-    wf, _ = load_flow_cylc(tmp_path)
+    wf = load_flow_cylc(tmp_path)
     return sorted({wf.fmt(inst.point) for inst in unroll(wf).nodes})
 
 

@@ -140,3 +140,36 @@ def test_points_help_is_useful_on_its_own():
         "PT6H!T18",
     ):
         assert word in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("recurrence", "expected"),
+    [
+        ("R/2024-01-01T00Z/PT6H", "20240101T0000Z 20240101T0600Z 20240101T1200Z"),
+        ("R3/2/P2", "2 4 6"),
+    ],
+)
+def test_a_recurrence_that_names_its_start_needs_no_initial(recurrence, expected):
+    out = points(recurrence, "--limit", "3")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == expected.split()
+
+
+def test_a_recurrence_from_the_initial_point_asks_for_one_in_one_line():
+    out = points("P2")
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr.startswith("prefect-cycles: error:") and out.stderr.count("\n") == 1
+    assert "--initial" in out.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["graph"], ["no-such-command"], ["points", "P1", "--initial"], ["graph", "x", "--bogus"]],
+)
+def test_command_line_errors_are_one_line_in_the_projects_style_and_exit_2(args):
+    out = subprocess.run(
+        [sys.executable, "-m", "prefect_cycles", *args], capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("prefect-cycles: error:") and out.stderr.count("\n") == 1
+    assert "╭" not in out.stderr and "--help" in out.stderr and out.stdout == ""

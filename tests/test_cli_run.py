@@ -160,3 +160,19 @@ def test_run_help_is_useful_on_its_own():
         "Exit status",
     ):
         assert word in out.stdout
+
+
+def test_piped_output_keeps_a_long_header_on_one_line(prefect_server, tmp_path: Path):
+    from prefect.settings import PREFECT_API_URL
+
+    name = "a-cyclic-flow-with-a-rather-long-name-as-real-ones-have"
+    (tmp_path / "wf.py").write_text(
+        "from prefect import task\nfrom prefect_cycles import cycle, cyclic_flow\n\n"
+        "@cycle('P1')\n@task\ndef one(point: int) -> int:\n    return point\n\n"
+        f"wf = cyclic_flow(one, initial=1, final=2, name={name!r})\n"
+    )
+    out = run(f"{tmp_path / 'wf.py'}:wf", api_url=PREFECT_API_URL.value())
+    assert out.returncode == 0, out.stdout + out.stderr
+    header = out.stdout.splitlines()[0]
+    assert header.startswith(f"{name}: points 1 to 2, runahead P4") and "flow run '" in header
+    assert len(header) > 80  # printed whole, not wrapped at a pipe's default 80 columns

@@ -322,7 +322,8 @@ def test_flow_cylc_xtriggers_become_clock_triggers(tmp_path):
         \"\"\"
 """,
     )
-    wf, notices = load_flow_cylc(path)
+    wf = load_flow_cylc(path)
+    notices = wf.notices
     assert [(t.task, t.offset, t.label) for t in wf.clock_triggers] == [
         ("foo", "PT1H", "clock_1"),
         ("baz", "PT2H", "clock_2"),
@@ -346,7 +347,8 @@ def test_the_old_clock_trigger_form_is_upgraded_as_cylc_8_does(tmp_path):
 """,
         "    [[FAM]]\n    [[m1, m2]]\n        inherit = FAM\n",
     )
-    wf, notices = load_flow_cylc(path)
+    wf = load_flow_cylc(path)
+    notices = wf.notices
     got = [(t.task, t.recurrence, t.offset, t.label, t.drawn) for t in wf.clock_triggers]
     assert got == [
         ("foo", "PT12H", "PT1H", "_cylc_wall_clock_foo", False),

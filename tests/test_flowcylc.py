@@ -30,7 +30,8 @@ def write(tmp_path: Path, text: str, name: str = "flow.cylc") -> Path:
 
 
 def load(tmp_path: Path, text: str) -> tuple[Workflow, list[str]]:
-    return load_flow_cylc(write(tmp_path, text))
+    wf = load_flow_cylc(write(tmp_path, text))
+    return wf, wf.notices
 
 
 def deps(wf: Workflow) -> list[tuple[str, str, str]]:
@@ -51,7 +52,8 @@ INTEGER = """
 
 
 def test_seed_fixture(assert_seed_model):
-    wf, notices = load_flow_cylc(DATA / "seed")
+    wf = load_flow_cylc(DATA / "seed")
+    notices = wf.notices
     assert isinstance(wf.cycling, IntegerCycling)
     assert (wf.initial, wf.final, wf.runahead, wf.name) == (1, 4, "P4", "seed")
     assert_seed_model(wf)
@@ -62,12 +64,13 @@ def test_seed_fixture(assert_seed_model):
 
 
 def test_seed_fixture_by_file_path_as_text():
-    wf, _ = load_flow_cylc(str(DATA / "seed" / "flow.cylc"))
+    wf = load_flow_cylc(str(DATA / "seed" / "flow.cylc"))
     assert wf.final == 4 and len(wf.dependencies) == 3
 
 
 def test_fixture_with_runtime_settings_reads_the_graph_and_notices_the_rest():
-    wf, notices = load_flow_cylc(DATA / "scripts")
+    wf = load_flow_cylc(DATA / "scripts")
+    notices = wf.notices
     assert (wf.initial, wf.final, wf.runahead) == (1, 3, "P1")
     assert {n: t.recurrences for n, t in wf.tasks.items()} == {
         "install": ["R1"],
@@ -106,7 +109,8 @@ def test_fixture_with_runtime_settings_reads_the_graph_and_notices_the_rest():
 
 
 def test_date_time_fixture_with_families():
-    wf, notices = load_flow_cylc(DATA / "forecast")
+    wf = load_flow_cylc(DATA / "forecast")
+    notices = wf.notices
     cyc = wf.cycling
     assert isinstance(cyc, DateTimeCycling)
     assert (cyc.format(wf.initial), cyc.format(wf.final)) == ("20200101T0000Z", "20200102T0000Z")
@@ -281,7 +285,7 @@ def test_jinja2_and_include_are_rendered_before_reading(tmp_path):
         %include graph.cylc
         """,
     )
-    wf, _ = load_flow_cylc(path, {"FINAL": 3, "A": "a"})
+    wf = load_flow_cylc(path, {"FINAL": 3, "A": "a"})
     assert wf.final == 3
     assert deps(wf) == [("R1", "a", "b")]
 
@@ -617,7 +621,8 @@ def test_any_text_gives_a_workflow_or_a_cycle_error(tmp_path, text):
     path = tmp_path / "flow.cylc"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     try:
-        wf, notices = load_flow_cylc(path)
+        wf = load_flow_cylc(path)
+        notices = wf.notices
     except CycleError as exc:
         assert str(exc)
         return
@@ -628,3 +633,19 @@ def test_any_text_gives_a_workflow_or_a_cycle_error(tmp_path, text):
         Scheduler(wf).ready()
     except CycleError as exc:
         assert str(exc)
+
+
+def test_load_flow_cylc_returns_a_workflow_as_the_docs_say():
+    from prefect_cycles import picture
+
+    wf = load_flow_cylc(DATA / "seed")
+    assert isinstance(wf, Workflow)
+    assert "foo" in picture(wf, 1, 2).text  # it feeds a picture straight away
+    assert isinstance(wf.notices, list)
+
+
+def test_the_shipped_sample_flow_cylc_is_the_seed_workflow(assert_seed_model):
+    sample = Path(__file__).resolve().parents[1] / "examples" / "seed-cylc" / "flow.cylc"
+    wf = load_flow_cylc(sample)
+    assert_seed_model(wf)
+    assert (wf.initial, wf.final, wf.runahead) == (1, 4, "P4")

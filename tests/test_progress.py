@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 
 from rich.console import Console
 
@@ -47,3 +48,38 @@ def test_the_final_view_names_what_failed_and_why():
     shown = text(view)
     assert "Flow run Failed" in shown and "foo[2]: ValueError: no" in shown and "a note" in shown
     assert "left" not in shown  # no estimate once the run is over
+
+
+def test_a_routed_optional_failure_shows_in_the_failed_column_as_handled():
+    from prefect_cycles.graph.unroll import Instance
+
+    wf = from_graph({"P1": "a:fail? => recover\na? => b"}, 1, 1)
+    tally = Tally(expected_runs(wf))
+    sched = Scheduler(wf)
+    tally.attach(sched)
+    view = ProgressView(tally, wf.fmt, "routed")
+    (item,) = sched.ready()
+    sched.finished(item.instance, False)
+    for ready in sched.ready():
+        sched.finished(ready.instance, True)
+    tally.end()
+    assert item.instance == Instance("a", 1)
+    shown = text(view)
+    row = next(line for line in shown.splitlines() if line.startswith("1 "))
+    assert row.split() == ["1", "1", "0", "0", "1", "0", "1"]  # recover done, a failed, b not run
+    assert "0 failed (1 handled)" in shown
+
+
+def test_the_time_left_is_never_before_the_last_clock_time_waited_for():
+    wf = from_graph({"P1": "foo"}, 1, 10)
+    tally = Tally(expected_runs(wf))
+    sched = Scheduler(wf)
+    view = ProgressView(tally, wf.fmt, "clocked")
+    tally.attach(sched)
+    for ready in sched.ready()[:5]:
+        sched.finished(ready.instance, True)  # five done at once: a fast rate
+    now = dt.datetime.now(dt.timezone.utc)
+    view.clock_last = now + dt.timedelta(hours=2)
+    m = re.search(r"about (\d+):(\d\d):(\d\d) left", text(view))
+    assert m is not None
+    assert int(m[1]) * 3600 + int(m[2]) * 60 + int(m[3]) >= 2 * 3600 - 60

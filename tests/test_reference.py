@@ -49,7 +49,7 @@ def _point(wf: Workflow, token: str) -> str:
 
 @pytest.mark.parametrize(("flow", "start", "stop"), CASES)
 def test_window_reference_text_is_unroll_reference_text(flow: Path, start: str, stop: str) -> None:
-    wf, _ = load_flow_cylc(flow, case_template_vars(flow))
+    wf = load_flow_cylc(flow, case_template_vars(flow))
     start, stop = _point(wf, start), _point(wf, stop)
     fast = window_reference_text(wf, start, stop)
     assert fast == reference_text(unroll(wf, start, stop), wf)

@@ -161,11 +161,11 @@ def test_a_cached_instance_that_stopped_the_cycling_stops_it_again(tmp_path: Pat
         name=f"converge-{tmp_path.name}",  # Prefect's default result storage: a unique name
     )
     first = flow(return_state=True)
-    assert first.result()["stopped_at"] == "7"
+    assert first.result()["stopped_at"] == 7
     assert ran(ledger()) == names("converge", range(1, 8))
     second = flow(return_state=True)
     assert second.is_completed(), second.message
-    assert second.result()["stopped_at"] == "7"  # not 8: the marker came back with the cache
+    assert second.result()["stopped_at"] == 7  # not 8: the marker came back with the cache
     assert ran(ledger()) == set()
     runs = task_runs(second)
     assert set(runs) == names("converge", range(1, 8))

@@ -97,3 +97,30 @@ def test_never_run_instances_count_as_not_run_and_outside_the_total():
     drive(sched)
     tally.end()
     assert table(tally) == {1: (2, 2, 0, 0, 0, 0, 0), 2: (1, 1, 0, 0, 0, 0, 1)}
+
+
+def test_points_held_back_by_the_runahead_limit_wait_and_are_not_blocked():
+    wf = from_graph({"P1": "a => b"}, 1, 6)
+    tally = Tally(expected_runs(wf))
+    sched = Scheduler(wf, runahead="P1")
+    tally.attach(sched)
+    drive(sched, fails={Instance("a", 2)})
+    tally.end()
+    assert sched.stalled_by_runahead()
+    rows = table(tally)
+    assert rows[2] == (2, 0, 0, 0, 1, 1, 0)  # b[2] waits on the failed a[2]: blocked
+    for p in (4, 5, 6):  # never spawned: the window could not move past point 2
+        assert rows[p] == (2, 0, 0, 2, 0, 0, 0)
+
+
+def test_a_routed_optional_failure_is_counted_as_handled():
+    wf = from_graph({"P1": "a:fail? => recover\na? => b"}, 1, 2)
+    tally = Tally(expected_runs(wf))
+    sched = Scheduler(wf)
+    tally.attach(sched)
+    drive(sched, fails={Instance("a", 1)})
+    tally.end()
+    (first, second) = tally.rows()
+    assert (first.failed, first.handled, first.blocked, first.waiting) == (0, 1, 0, 0)
+    assert first.finished and tally.overall().handled == 1
+    assert second.handled == 0 and second.done == 2

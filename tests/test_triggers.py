@@ -323,7 +323,8 @@ def test_flow_cylc_queues_outputs_completion_and_clock_expire(tmp_path):
             """
         )
     )
-    wf, notices = load_flow_cylc(tmp_path)
+    wf = load_flow_cylc(tmp_path)
+    notices = wf.notices
     assert not [n for n in notices if "queues" in n or "outputs" in n or "clock-expire" in n]
     assert wf.outputs.custom("foo") == {"out1": "the first half is written"}
     assert wf.outputs.custom("m1") == {"shared": "every member has it"}

@@ -107,7 +107,7 @@ def resolve_wall_clock(text: str, cycling: DateTimeCycling, now: TimePoint | Non
     elif offset_only:
         point, offset = here, value
     else:
-        point = here + truncated  # type: ignore[operator]
+        point = here + truncated
     if offset:
         try:
             point += DurationParser().parse(offset.replace("+", ""))

@@ -452,13 +452,15 @@ def _unused(root: Section, wf: Workflow, source: str, runtime: Section | None = 
 
 def load_flow_cylc(
     path: str | os.PathLike[str], template_vars: Mapping[str, Any] | None = None
-) -> tuple[Workflow, list[str]]:
+) -> Workflow:
     """Read a Cylc 8 ``flow.cylc`` (or the directory holding one) into a Workflow.
 
     ``template_vars`` are Jinja2 template variables (Cylc's ``--set``); they
-    win over a ``rose-suite.conf`` beside the file. Returns the workflow and
-    the notices: one for each setting that was read but has no effect in
-    prefect-cycles, so nothing is dropped silently.
+    win over a ``rose-suite.conf`` beside the file. Like the other front ends
+    (``from_graph``, ``build_workflow``) it returns the Workflow, so
+    ``picture(load_flow_cylc(path))`` works. Its ``notices`` list one line for
+    each setting that was read but has no effect in prefect-cycles, so nothing
+    is dropped silently (``prefect-cycles validate`` prints them).
     """
     file = find_flow_file(path)
     source = str(file)
@@ -517,7 +519,8 @@ def load_flow_cylc(
         _wall_clock_and_stop(wf, scheduling, wall_clock, source, notices)
         _clock_trigger_tasks(scheduling, wf, families, source, notices)
         read_run_limits(expanded, wf, families, source, notices)
-    return wf, notices + _unused(root, wf, source, runtime)
+    wf.notices = notices + _unused(root, wf, source, runtime)
+    return wf
 
 
 def _wall_clock_and_stop(

@@ -254,6 +254,8 @@ class Workflow:
     suicides: list[Dependency] = field(default_factory=list)
     #: Wall-clock triggers, each on one task at the points of one recurrence.
     clock_triggers: list[ClockTrigger] = field(default_factory=list)
+    #: What reading the source had to say: a flow.cylc's settings that have no effect here.
+    notices: list[str] = field(default_factory=list, compare=False)
     #: Every use of every task output, and what it makes required or optional.
     outputs: Outputs = field(default_factory=Outputs, repr=False, compare=False)
     #: Task -> its own completion expression (flow.cylc ``[runtime][foo]completion``).
@@ -611,6 +613,7 @@ class Workflow:
             wall_clock_initial=self.wall_clock_initial if initial is None else None,
             final_text=self.final_text if final is None else None,
             stop_after_text=self.stop_after_text,
+            notices=self.notices,
         )
 
     @property

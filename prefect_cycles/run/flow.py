@@ -15,11 +15,12 @@ import logging
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from prefect import Flow, Task, get_run_logger
 from prefect.states import Completed, State
 from prefect.task_runners import ThreadPoolTaskRunner
+from typing_extensions import Unpack
 
 from ..cycling.points import Point
 from ..errors import CycleError, ValidationError
@@ -39,6 +40,29 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+class FlowOptions(TypedDict, total=False):
+    """The ``prefect.Flow`` options ``cyclic_flow`` passes on, so type checkers catch typos.
+
+    (``name``, ``task_runner``, ``result_storage`` and ``validate_parameters``
+    are ``cyclic_flow``'s own.)
+    """
+
+    version: str | None
+    flow_run_name: str | Callable[[], str] | None
+    retries: int | None
+    retry_delay_seconds: int | float | None
+    description: str | None
+    timeout_seconds: int | float | None
+    persist_result: bool | None
+    cache_result_in_memory: bool
+    log_prints: bool | None
+    on_completion: list[Any] | None
+    on_failure: list[Any] | None
+    on_cancellation: list[Any] | None
+    on_crashed: list[Any] | None
+    on_running: list[Any] | None
+
+
 class CyclicFlow(Flow):
     """A Prefect flow that runs a cyclic workflow; ``workflow`` holds its model."""
 
@@ -46,6 +70,7 @@ class CyclicFlow(Flow):
     implementations: dict[str, Task]
     #: What a flow.cylc held that has no effect here (scripts, platforms...), one line each.
     notices: list[str]
+    resumer: Resume | None = None
 
     def validate_parameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """Check start, stop, runahead and rerun first, so a bad value fails the run with a
@@ -59,6 +84,24 @@ class CyclicFlow(Flow):
             if value is self:
                 self.fn.__name__ = self.fn.__qualname__ = var
                 return
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the flow; on a temporary local server, wait for it patiently (see run.server)."""
+        from .server import temporary_server_care
+
+        with temporary_server_care():
+            return super().__call__(*args, **kwargs)
+
+    def result_of(self, task: str, point: object = None) -> Any:
+        """The saved result of one instance, read from result storage after a run.
+
+        ``flow.result_of("foo", 3)`` or ``flow.result_of("foo[3]")``, in this process or
+        a later one: a resumable flow keeps every instance's result under its
+        instance's key. A :class:`~prefect_cycles.errors.CycleError` says when there is none.
+        """
+        from .results import result_of
+
+        return result_of(self, task, point)
 
     def to_deployment(self, *args: Any, **kwargs: Any) -> Any:
         self._set_entrypoint_name()
@@ -105,7 +148,7 @@ def cyclic_flow(
     result_serializer: str | None = None,
     template_vars: Mapping[str, Any] | None = None,
     parameters: Mapping[str, str | Iterable[int | str]] | None = None,
-    **flow_options: Any,
+    **flow_options: Unpack[FlowOptions],
 ) -> CyclicFlow:
     """Build a Prefect flow that runs a cyclic workflow.
 
@@ -239,16 +282,18 @@ def cyclic_flow(
         else None
     )
     fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer, notices)
+    runner: Any = task_runner or ThreadPoolTaskRunner(max_workers=DEFAULT_MAX_WORKERS)
     cflow = CyclicFlow(
         fn,
         name=flow_name,
-        task_runner=task_runner or ThreadPoolTaskRunner(max_workers=DEFAULT_MAX_WORKERS),
+        task_runner=runner,
         validate_parameters=True,
         **flow_options,
     )
     cflow.workflow = workflow
     cflow.implementations = impls
     cflow.notices = notices
+    cflow.resumer = resumer
     return cflow
 
 
@@ -268,7 +313,8 @@ def _from_text(
     if cylc is not None:
         from ..frontends.flowcylc import load_flow_cylc
 
-        workflow, notices = load_flow_cylc(Path(cylc), template_vars)
+        workflow = load_flow_cylc(Path(cylc), template_vars)
+        notices = workflow.notices
         for note in notices:
             logger.info("%s: %s", cylc, note)
         declare_outputs(workflow, outputs)

@@ -134,7 +134,7 @@ def _run(
                     _submit_failed(sched, submitter, inst, logger, exc)
                     continue
                 in_flight[inst] = fut
-                fut.add_done_callback(lambda _f, inst=inst: done.put(inst))
+                fut.add_done_callback(_put_when_done(done, inst))
                 sched.submitted(inst)
         expired_told = _tell_expired(sched, workflow, logger, expired_told)
         for sig, func, args, kwargs in sched.xtrigger_calls(sched.now()):
@@ -282,6 +282,13 @@ def _known_stop(
     return known
 
 
+def _put_when_done(
+    done: queue.SimpleQueue[Instance], inst: Instance
+) -> Callable[[PrefectFuture], None]:
+    """A future's done-callback that hands its instance to the run loop."""
+    return lambda _future: done.put(inst)
+
+
 def _wait_time(due: dt.datetime | None, sched: Scheduler, poll: float | None) -> float | None:
     """Seconds to wait for a task run to end: until the next clock time at the latest.
 
@@ -331,13 +338,16 @@ def _outcome(
     for inst in sched.removed:
         logger.info("%s removed by a suicide trigger: it did not run", label(inst))
     blocked = sched.blocked()
-    summary = {
+    summary: dict[str, Any] = {
         "succeeded": sched.succeeded,
         "failed": [label(i) for i in sched.failed],
         "blocked": [label(i) for i, _ in blocked],
         "never_run": [label(i) for i, _ in sched.never_run],
         "removed": [label(i) for i in sched.removed],
-        "stopped_at": None if stopped_at is None else fmt(stopped_at),
+        # a point as the flow's parameters take it: an int, or Cylc's date-time text
+        "stopped_at": stopped_at
+        if stopped_at is None or isinstance(stopped_at, int)
+        else fmt(stopped_at),
         "unsaved": list(saving.unsaved) if saving is not None else [],
     }
     unsaved = saving.report() if saving is not None else None

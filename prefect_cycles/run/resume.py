@@ -24,7 +24,7 @@ import inspect
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import Task
 from prefect.cache_policies import TASK_SOURCE, CachePolicy
@@ -270,7 +270,7 @@ class Resume:
 
     def store_for(self, variant: Task) -> ResultStore:
         """The result store the variant's runs write to, for reading markers back."""
-        return get_result_store().update_for_task(variant)
+        return cast(ResultStore, get_result_store().update_for_task(variant))  # sync here
 
 
 def stopped_when_cached(state: State, store: ResultStore) -> bool:

@@ -40,7 +40,7 @@ def strict_json() -> JSONSerializer:
 def check_option(value: object) -> str | None:
     """Check ``cyclic_flow(result_serializer=...)``: None, or ``"json"``."""
     if value is None or value == SAFE:
-        return value  # type: ignore[return-value]
+        return value
     raise CycleError(
         f"result_serializer {value!r} is not one prefect-cycles can keep safe",
         fix="pass result_serializer='json' (results read back as plain JSON, never unpickled), "

@@ -545,7 +545,7 @@ class Scheduler:
             return True
         return need.output in rec.outputs
 
-    def _why_never(self, expr: Expr) -> str:
+    def _why_never(self, expr: Expr | None) -> str:
         fmt = self.workflow.fmt
         gone = next(n.parent for n in needs(expr) if not self._possible(n))
         name = f"{gone.task}[{fmt(gone.point)}]"

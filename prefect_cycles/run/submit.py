@@ -63,6 +63,7 @@ class Submitter:
         self.futures: dict[Instance, PrefectFuture] = {}
         self.refreshed: set[Instance] = set()  # chosen for a rerun, or downstream of one
         self.cached = 0
+        self.submitted = 0
         self._stores: dict[str, Any] = {}
         self._params = {name: set(inspect.signature(t.fn).parameters) for name, t in impls.items()}
         ctx = FlowRunContext.get()
@@ -78,7 +79,7 @@ class Submitter:
             task.tags = set(base.tags) | {f"point:{label}"}
         if self.resume is not None:
             if not self._own[inst.task]:
-                task.cache_policy = self.resume.policy(inst.task, label)
+                task.cache_policy = self.resume.policy(inst.task, label)  # type: ignore[assignment]
             if self.rerun.chosen(inst) or any(n.parent in self.refreshed for n in item.parents):
                 task.refresh_cache = True
                 self.refreshed.add(inst)
@@ -90,7 +91,7 @@ class Submitter:
             kwargs[POINT_PARAM] = to_python(inst.point)
         _base, values = self.workflow.parameterised.get(inst.task, ("", {}))
         kwargs.update((k, v) for k, v in values.items() if k in params)
-        wait_for = []
+        wait_for: list[Any] = []  # futures, and allow_failure(future) for :fail triggers
         for need in item.parents:
             fut = self.futures.get(need.parent)
             if fut is None:
@@ -114,6 +115,7 @@ class Submitter:
         args = {k: v[1] if isinstance(v, tuple) else v for k, v in kwargs.items()}
         args.update({k: v for k, v in item.inputs.items() if k in params})  # xtrigger results
         fut = task.submit(**args, wait_for=wait_for)
+        self.submitted += 1
         self.futures[inst] = fut
         return fut
 
@@ -136,7 +138,17 @@ class Submitter:
         return state.name == STOP_STATE
 
     def report(self, logger: Any) -> None:
-        if self.cached:
+        """Say how many instances were restored; when that is all of them, why nothing ran."""
+        if self.resume is not None and self.cached and self.cached == self.submitted:
+            logger.info(
+                "Nothing ran: all %d instances completed in an earlier run of %r and were "
+                "restored from their saved results (resume is on). To run them again, call "
+                "the flow with rerun=\"*\" (prefect-cycles run --rerun '*'), or build it "
+                "with resume=False",
+                self.cached,
+                self.resume.flow,
+            )
+        elif self.cached:
             logger.info(
                 "%d instances completed in an earlier run and were restored from their "
                 "results (Cached)",

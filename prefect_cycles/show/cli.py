@@ -108,6 +108,11 @@ def graph(
     from .sources import load_workflow
 
     fmt = _graph_format(format, reference, collapsed, output)
+    if output is None and fmt == "png" and sys.stdout.isatty():  # before any work is done
+        raise CycleError(
+            "PNG is a binary image, not for a terminal",
+            fix="write it to a file with --output graph.png, or redirect standard output",
+        )
     wf, _notices = load_workflow(source, _template_vars(set, set_file))
     if fmt == "reference":
         from .reference import window_reference_text
@@ -122,11 +127,6 @@ def graph(
 
         write_picture(output, data)
     elif isinstance(data, bytes):
-        if sys.stdout.isatty():
-            raise CycleError(
-                f"{fmt.upper()} is a binary image, not for a terminal",
-                fix=f"write it to a file with --output graph.{fmt}, or redirect standard output",
-            )
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
@@ -153,6 +153,19 @@ def _graph_format(format: str | None, reference: bool, collapsed: bool, output: 
             fix="drop --collapsed, or choose --format text, dot or mermaid",
         )
     return format or "text"
+
+
+def _named_start(recurrence: str) -> str:
+    """The absolute start point a recurrence names (``R/2024-01-01T00Z/PT6H``: its date-time)."""
+    for part in recurrence.split("!", 1)[0].split(","):
+        for piece in part.strip().split("/"):
+            if piece[:1].isdigit():
+                return piece
+    raise CycleError(
+        f"the recurrence {recurrence!r} counts from the initial point, and none was given",
+        text=recurrence,
+        fix="give --initial, e.g. --initial 1 or --initial 20200101T00Z",
+    )
 
 
 @app.command
@@ -218,7 +231,7 @@ def render(source: Source, *, set: SetVars = (), set_file: SetFile = None) -> No
 def points(
     recurrence: str,
     *,
-    initial: Annotated[str, cyclopts.Parameter(name=["--initial", "-i"])],
+    initial: Annotated[str | None, cyclopts.Parameter(name=["--initial", "-i"])] = None,
     final: Annotated[str | None, cyclopts.Parameter(name=["--final", "-f"])] = None,
     limit: int = 20,
     time_zone: str | None = None,
@@ -248,7 +261,8 @@ def points(
     initial
         The initial cycle point (^). Its form picks the cycling mode: digits
         (1, 10) for integer cycling, an ISO 8601 date-time (20200101T00Z) for
-        date-time cycling.
+        date-time cycling. Default: the start point the recurrence itself
+        names (R/2024-01-01T00Z/PT6H, R3/2/P2); needed when it names none (P2).
     final
         The final cycle point ($), e.g. 10, 20200105T00Z or +P9 (from the
         initial point). Without one a recurrence may go on forever.
@@ -263,6 +277,8 @@ def points(
 
     if limit < 1:
         raise CycleError(f"--limit {limit} prints nothing", fix="give --limit 1 or more")
+    if initial is None:
+        initial = _named_start(recurrence)
     if time_zone is not None and isinstance(cycling_for(initial), IntegerCycling):
         raise PointError(
             "--time-zone applies to date-time cycling, and the initial point "
@@ -348,16 +364,32 @@ def run_command(
     return run_with_progress(source, start, stop, runahead, rerun=rerun, quiet=quiet)
 
 
+#: Exit statuses of every command: success; an error in what the command was
+#: given to read or run (a CycleError, or a flow run that did not complete);
+#: a command line that cannot be read; Ctrl-C.
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; a CycleError becomes one line on stderr and exit status 1."""
+    """Run the command; any error is one line on stderr, with its documented exit status.
+
+    A CycleError exits 1; a command line cyclopts cannot read (a missing or
+    unknown argument) exits 2, as argparse does, with the same one-line style.
+    """
     try:
-        result = app(argv if argv is not None else sys.argv[1:], exit_on_error=True)
+        result = app(
+            argv if argv is not None else sys.argv[1:], exit_on_error=False, print_error=False
+        )
     except CycleError as exc:
         print(f"prefect-cycles: error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_ERROR
+    except cyclopts.CycloptsError as exc:
+        message = " ".join(str(exc).split())
+        print(f"prefect-cycles: error: {message} (see prefect-cycles --help)", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("prefect-cycles: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     return result if isinstance(result, int) and not isinstance(result, bool) else 0
 
 

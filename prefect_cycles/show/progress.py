@@ -66,7 +66,8 @@ class ProgressView:
     ``max_rows`` bounds the table for a live view: it shows the oldest
     unfinished points and a line for the points left out. The runner sets
     ``clock_wait`` to (how many instances wait for the wall clock, the next
-    one's name, its UTC time) while any do.
+    one's name, its UTC time) while any do, and ``clock_last`` to the latest of
+    those times, which the time-left estimate never undercuts.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class ProgressView:
         self.title = title
         self.max_rows = max_rows
         self.clock_wait: tuple[int, str, dt.datetime] | None = None
+        self.clock_last: dt.datetime | None = None  # the latest clock time known to be waited for
         self.run_name: str | None = None
         self.run_url: str | None = None
         self.outcome: Outcome | None = None
@@ -148,8 +150,9 @@ class ProgressView:
         return shown, first, len(rows) - first - len(shown)
 
     def _cells(self, row: PointCount) -> list[Text]:
-        values = (row.done, row.running, row.waiting, row.failed, row.blocked, row.not_run)
-        styles = ("green", "yellow", "", "bold red", "red", "dim")
+        failed = row.failed + row.handled  # a routed failure is still a failed task run
+        values = (row.done, row.running, row.waiting, failed, row.blocked, row.not_run)
+        styles = ("green", "yellow", "", "bold red" if row.failed else "yellow", "red", "dim")
         style = "green" if row.finished and not (row.failed or row.blocked) else ""
         cells = [Text(self.fmt(row.point), style=style)]
         for value, s in zip(values, styles, strict=True):
@@ -162,6 +165,7 @@ class ProgressView:
         resolved = sum(r.resolved for r in rows)
         done = sum(r.done for r in rows)
         failed = sum(r.failed for r in rows)
+        handled = sum(r.handled for r in rows)
         blocked = sum(r.blocked for r in rows)
         elapsed = self.elapsed()
         rate = resolved / elapsed if elapsed > 0 and resolved else None
@@ -170,14 +174,25 @@ class ProgressView:
             Text("Overall", style="bold"),
             ProgressBar(total=float(total) if known else None, completed=resolved, width=24),
             Text(f"{done}/{total} done" if known else f"{done} done", style="bold"),
-            Text(f"{failed} failed", style="bold red" if failed else "dim"),
+            Text(f"{failed} failed", style="bold red" if failed else "dim")
+            # failures an optional output routed on (a:fail? => recover): not the run's failure
+            + (Text(f" ({handled} handled)", style="yellow") if handled else Text("")),
             Text(f"{blocked} blocked", style="red" if blocked else "dim"),
         )
+
         timing = Text(f"elapsed {clock(elapsed)}, ", style="dim")
         timing.append(_rate(rate))
         if known and self.outcome is None:
-            timing.append(f", about {clock((total - resolved) / rate if rate else None)} left")
+            timing.append(f", about {clock(self._left(total - resolved, rate))} left")
         return Group(line, timing)
+
+    def _left(self, instances: int, rate: float | None) -> float | None:
+        """Seconds left: at the rate so far, and never before the last known clock time."""
+        left = instances / rate if rate else None
+        if self.clock_last is not None and instances:
+            wait = (self.clock_last - dt.datetime.now(dt.timezone.utc)).total_seconds()
+            left = max(left or 0.0, wait, 0.0)
+        return left
 
     def _clock(self, count: int, name: str, due: dt.datetime) -> Text:
         wait = (due - dt.datetime.now(dt.timezone.utc)).total_seconds()

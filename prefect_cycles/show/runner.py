@@ -11,12 +11,13 @@ logs, tests, pipes) the final view is printed once, at the end.
 
 from __future__ import annotations
 
+import io
 import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from itertools import islice
-from typing import Any
+from typing import IO, Any
 
 from rich.console import Console
 from rich.live import Live
@@ -103,8 +104,9 @@ def run_with_progress(
         if timed:
             inst, due = timed[0]
             view.clock_wait = (len(timed), f"{inst.task}[{wf.fmt(inst.point)}]", due)
+            view.clock_last = max(due for _, due in timed)
         else:
-            view.clock_wait = None
+            view.clock_wait = view.clock_last = None
 
     state = None
     with ExitStack() as stack:
@@ -120,7 +122,7 @@ def run_with_progress(
                     vertical_overflow="visible",
                 )
             )
-            stack.enter_context(_logs_through())
+            stack.enter_context(_logs_through(console))
         stack.enter_context(watching(watch))
         try:
             params = _parameters(wf, start, stop, runahead)
@@ -142,8 +144,8 @@ def run_with_progress(
         else:
             tally.end()
             view.finish(_outcome(tally, wf, state))
-    if not live:
-        console.print(view)
+    if not live:  # a pipe or a CI log: as wide as it needs, not wrapped at 80 columns
+        console.print(view, soft_wrap=True)
     if state is None:
         return INTERRUPTED
     return OK if state.is_completed() else FAILED
@@ -235,7 +237,7 @@ def _failure_messages(state: Any) -> dict[str, str]:
                 )
             ),
         )
-    return {r.name: (r.state.message or r.state.name) for r in runs if r.state is not None}
+    return {r.name: (r.state.message or r.state.name or "") for r in runs if r.state is not None}
 
 
 def _console_handlers() -> Iterator[logging.Handler]:
@@ -253,21 +255,45 @@ def _console_handlers() -> Iterator[logging.Handler]:
                 yield handler
 
 
+class _Above(io.TextIOBase):
+    """A stream into the live display's stand-in for stderr, which prints above the view.
+
+    rich's ``Console.file`` unwraps the stand-in (a ``FileProxy``, through its
+    ``rich_proxied_file``), so a console handed the stand-in itself writes to the
+    real stderr, under the view, where the next redraw wipes it and the view's
+    copies stack up. This wrapper is not unwrapped.
+    """
+
+    def __init__(self, proxy: IO[str], terminal: bool) -> None:
+        self._proxy = proxy
+        self._terminal = terminal
+
+    def write(self, text: str) -> int:
+        self._proxy.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._proxy.flush()
+
+    def isatty(self) -> bool:
+        return self._terminal  # so Prefect's console keeps its colours
+
+
 @contextmanager
-def _logs_through() -> Iterator[None]:
+def _logs_through(console: Console) -> Iterator[None]:
     """Send Prefect's console logs through the live display, which prints them above itself.
 
-    Call inside ``Live(redirect_stderr=True)``: its stand-in for stderr is the way through.
-
-    Prefect's handler holds its own rich Console on the real stderr, which the
-    display's redirect cannot see; pointing that console at the redirected
-    stream keeps Prefect's colours and keeps the view whole.
+    Call inside ``Live(console=console, redirect_stderr=True)``: its stand-in for
+    stderr is the way through. Prefect's handler holds its own rich Console on the
+    real stderr, which the display's redirect cannot see; pointing that console at
+    the stand-in (see :class:`_Above`) keeps Prefect's colours and the view whole.
     """
     import sys
 
+    through = _Above(sys.stderr, console.is_terminal)
     moved = [(h, h.console.file) for h in _console_handlers()]  # type: ignore[attr-defined]
     for handler, _ in moved:
-        handler.console.file = sys.stderr  # type: ignore[attr-defined]
+        handler.console.file = through  # type: ignore[attr-defined]
     try:
         yield
     finally:

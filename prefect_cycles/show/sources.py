@@ -52,7 +52,8 @@ def load_workflow(
         )
     from ..frontends.flowcylc import load_flow_cylc
 
-    return load_flow_cylc(path, template_vars)
+    wf = load_flow_cylc(path, template_vars)
+    return wf, wf.notices
 
 
 def load_flow(source: str) -> object:

@@ -11,6 +11,7 @@ views read from another, hence the lock.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
@@ -24,7 +25,7 @@ CATEGORY = {
     "submitted": "running",
     "started": "running",
     "succeeded": "done",
-    "failed_ok": "done",  # complete: its failure was an optional output
+    "failed_ok": "handled",  # failed, and the graph routed it (a:fail? => recover)
     "failed": "failed",
     "never_run": "never",
     "skipped": "skipped",
@@ -41,8 +42,11 @@ class PointCount:
     ``total`` is the number of instances expected to run there: known in
     advance when the run has a stop point, else the number spawned.
     ``waiting`` is what is left: spawned and not yet started, or not spawned
-    yet. ``blocked`` is filled in when the run ends with instances still
-    waiting (their parents failed). ``not_run`` counts instances the graph
+    yet (held back by the runahead limit, which is still so when the run ends).
+    ``handled`` counts failures that an optional output routed elsewhere
+    (``a:fail? => recover``): complete for the run, yet failed task runs.
+    ``blocked`` is filled in when the run ends with spawned instances still
+    waiting for parents that failed. ``not_run`` counts instances the graph
     never runs, those skipped because an optional output did not come, and
     those dropped when a task stopped the cycling.
     """
@@ -53,6 +57,7 @@ class PointCount:
     done: int = 0
     running: int = 0
     failed: int = 0
+    handled: int = 0
     blocked: int = 0
     never: int = 0
     skipped: int = 0
@@ -64,8 +69,8 @@ class PointCount:
 
     @property
     def waiting(self) -> int:
-        left = self.total - self.done - self.running - self.failed - self.blocked - self.skipped
-        return max(left, 0)
+        left = self.total - self.done - self.running - self.failed - self.handled
+        return max(left - self.blocked - self.skipped, 0)
 
     @property
     def not_run(self) -> int:
@@ -74,7 +79,7 @@ class PointCount:
     @property
     def resolved(self) -> int:
         """Instances of ``total`` that will not change again (done, failed, skipped)."""
-        return self.done + self.failed + self.skipped
+        return self.done + self.failed + self.handled + self.skipped
 
     @property
     def finished(self) -> bool:
@@ -130,8 +135,14 @@ class Tally:
             callback()
 
     def end(self) -> None:
-        """The run is over: whatever still waits is blocked, or dropped past a stop."""
-        cut = self.scheduler.cut if self.scheduler is not None else None
+        """The run is over: what waits on a failed parent is blocked; past a stop, dropped.
+
+        Instances never spawned because the runahead limit held their points
+        back stay in ``waiting``: nothing blocks them but the window.
+        """
+        sched = self.scheduler
+        cut = sched.cut if sched is not None else None
+        stuck = Counter(i.point for i, _ in sched.blocked()) if sched is not None else None
         with self._lock:
             self.ended = True
             for count in self._points.values():
@@ -139,7 +150,7 @@ class Tally:
                 if cut is not None and count.point > cut:
                     count.skipped += left
                 else:
-                    count.blocked += left
+                    count.blocked += left if stuck is None else min(left, stuck[count.point])
             self._live.clear()
 
     def rows(self) -> list[PointCount]:
@@ -153,6 +164,15 @@ class Tally:
         total.expected = 0
         for row in self.rows():
             total.expected += row.total
-            for name in ("seen", "done", "running", "failed", "blocked", "never", "skipped"):
+            for name in (
+                "seen",
+                "done",
+                "running",
+                "failed",
+                "handled",
+                "blocked",
+                "never",
+                "skipped",
+            ):
                 setattr(total, name, getattr(total, name) + getattr(row, name))
         return total

@@ -30,7 +30,7 @@ def _impl(name: str):
 def _ran_in_prefect(directory: Path) -> set[str]:
     from prefect_cycles.frontends.flowcylc import load_flow_cylc
 
-    wf, _ = load_flow_cylc(directory)
+    wf = load_flow_cylc(directory)
     flow = cyclic_flow(
         *(_impl(n) for n in wf.tasks), cylc=directory, name=f"sim-{directory.name}", resume=False
     )
