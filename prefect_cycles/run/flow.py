@@ -459,12 +459,9 @@ def _flow_function(
         wf = workflow.at_wall_clock()
         if stop is None and wf.stop_after != wf.final:
             stop = wf.stop_after  # [scheduling]stop after / hold after cycle point
-        return run_cycles(wf, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun)
-        if budget is not None and holder:
+        if budget is not None and holder:  # a window of a chain: see prefect_cycles.run.chain
             return run_window(holder[0], start, stop, runahead, rerun, chain)
-        return run_cycles(
-            workflow, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun
-        )
+        return run_cycles(wf, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun)
 
     point_type = int | None if integer else str | None
     cycle_flow.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
