@@ -88,13 +88,21 @@ class Unroller:
 
     ``start`` defaults to the initial point (a later one is a warm start);
     ``stop`` defaults to the final point, and None with no final point means
-    cycling forever (only :meth:`walk` can go there).
+    cycling forever (only :meth:`walk` can go there). ``origin`` (default:
+    ``start``) is where dependencies begin: a parent before the origin is
+    dropped, one in ``[origin, start)`` is kept, an instance of an earlier
+    window of a chain (see :mod:`prefect_cycles.run.chain`).
     """
 
-    def __init__(self, workflow: Workflow, start: object = None, stop: object = None) -> None:
+    def __init__(
+        self, workflow: Workflow, start: object = None, stop: object = None, origin: object = None
+    ) -> None:
         wf = self.workflow = workflow
         cyc = wf.cycling
         self.start: Point = wf.initial if start in (None, "") else cyc.point(start)
+        self.origin: Point = (
+            self.start if origin in (None, "") else min(cyc.point(origin), self.start)
+        )
         stop_pt: Point | None = None if stop in (None, "") else cyc.point(stop)
         if self.start < wf.initial:
             raise ValidationError(
@@ -209,6 +217,11 @@ class Unroller:
                     heapq.heappop(heap)
             yield point, frozenset(active)
 
+    def sizes(self) -> Iterator[tuple[Point, int]]:
+        """Each point in the window where a task runs, with how many instances it holds."""
+        for point, held in self._active_points():
+            yield point, len(self._plan(held, point))
+
     def points(self) -> Iterator[Point]:
         """Every point in the window where some task runs, in order (endless if no stop)."""
         for point, _ in self._active_points():
@@ -270,7 +283,7 @@ class Unroller:
             else:
                 wf = self.workflow
                 ppoint = offset.resolve(point, wf.initial, wf.cycling)
-                if ppoint < self.start:
+                if ppoint < self.origin:
                     return None  # pre-start: dropped
             return Need(Instance(cond.task, ppoint), cond.output, cond.optional, cond)
         kept = [e for e in (self._concrete(t, point) for t in cond.terms) if e is not None]

@@ -26,6 +26,7 @@ from ..cycling.points import Point
 from ..errors import CycleError, ValidationError
 from ..frontends.runtime import apply_run_settings, declare_outputs
 from ..graph.model import Workflow
+from .chain import CHAIN_PARAM, DEFAULT_MAX_INSTANCES_PER_RUN, call_chain, check_budget, run_window
 from .identity import identity
 from .loop import run_cycles
 from .params import check_parameters
@@ -77,6 +78,23 @@ class CyclicFlow(Flow):
         CycleError naming the parameter, before pydantic coerces it (``start=True`` to 1)."""
         return super().validate_parameters(check_parameters(self.workflow, parameters))
 
+    #: Instances per flow run of a chain (see :mod:`prefect_cycles.run.chain`); None: one run.
+    max_instances_per_run: int | None = None
+    resumer: Resume | None = None
+    tag_points: bool = False
+
+    def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:
+        """A plain call: with a budget, the whole chain of windows, one flow run each.
+
+        On a temporary local server, it waits for the server patiently (see run.server).
+        """
+        from .server import temporary_server_care
+
+        with temporary_server_care():
+            if self.max_instances_per_run is None or kwargs.get(CHAIN_PARAM) is not None:
+                return super().__call__(*args, return_state=return_state, **kwargs)
+            return call_chain(self, args, kwargs, return_state)
+
     def _set_entrypoint_name(self) -> None:
         """Name the function after the module variable holding this flow, for deployments."""
         module = sys.modules.get(self.fn.__module__)
@@ -84,13 +102,6 @@ class CyclicFlow(Flow):
             if value is self:
                 self.fn.__name__ = self.fn.__qualname__ = var
                 return
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Run the flow; on a temporary local server, wait for it patiently (see run.server)."""
-        from .server import temporary_server_care
-
-        with temporary_server_care():
-            return super().__call__(*args, **kwargs)
 
     def result_of(self, task: str, point: object = None) -> Any:
         """The saved result of one instance, read from result storage after a run.
@@ -148,6 +159,7 @@ def cyclic_flow(
     result_serializer: str | None = None,
     template_vars: Mapping[str, Any] | None = None,
     parameters: Mapping[str, str | Iterable[int | str]] | None = None,
+    max_instances_per_run: int | None = DEFAULT_MAX_INSTANCES_PER_RUN,
     **flow_options: Unpack[FlowOptions],
 ) -> CyclicFlow:
     """Build a Prefect flow that runs a cyclic workflow.
@@ -201,6 +213,12 @@ def cyclic_flow(
     one Prefect task ``model`` for every value, as Cylc's expanded names
     (``model_member1``...); its body gets the value as the argument of the
     same name (``member``) when it declares one.
+    ``max_instances_per_run`` bounds one flow run: a call runs the cycling as a
+    chain of flow runs of at most that many instances each (whole points), each
+    handing over to the next, with results and a progress record kept beside
+    the results, so a long campaign neither grows one flow run without bound nor
+    replays its history on restart. None runs each call as one flow run. See
+    :mod:`prefect_cycles.run.chain` and docs/running-for-ever.md.
     """
     if graph is not None and cylc is not None:
         raise CycleError(
@@ -281,7 +299,11 @@ def cyclic_flow(
         if resume
         else None
     )
-    fn = _flow_function(workflow, impls, flow_name, caller, tag_points, resumer, notices)
+    budget = check_budget(workflow, max_instances_per_run, resume)
+    holder: list[CyclicFlow] = []
+    fn = _flow_function(
+        workflow, impls, flow_name, caller, tag_points, resumer, notices, budget, holder
+    )
     runner: Any = task_runner or ThreadPoolTaskRunner(max_workers=DEFAULT_MAX_WORKERS)
     cflow = CyclicFlow(
         fn,
@@ -293,7 +315,10 @@ def cyclic_flow(
     cflow.workflow = workflow
     cflow.implementations = impls
     cflow.notices = notices
+    cflow.max_instances_per_run = budget
     cflow.resumer = resumer
+    cflow.tag_points = tag_points
+    holder.append(cflow)
     return cflow
 
 
@@ -452,6 +477,8 @@ def _flow_function(
     tag_points: bool,
     resume: Resume | None = None,
     notices: list[str] | None = None,
+    budget: int | None = None,
+    holder: list[CyclicFlow] | None = None,
 ) -> Callable[..., Any]:
     integer = workflow.cycling.mode == "integer"
 
@@ -463,7 +490,11 @@ def _flow_function(
         return point if integer else workflow.fmt(point)
 
     def cycle_flow(
-        start: Any = None, stop: Any = None, runahead: Any = None, rerun: Any = None
+        start: Any = None,
+        stop: Any = None,
+        runahead: Any = None,
+        rerun: Any = None,
+        chain: dict[str, Any] | None = None,
     ) -> Any:
         if notices:
             get_run_logger().info(
@@ -472,6 +503,8 @@ def _flow_function(
         wf = workflow.at_wall_clock()
         if stop is None and wf.stop_after != wf.final:
             stop = wf.stop_after  # [scheduling]stop after / hold after cycle point
+        if budget is not None and holder:  # a window of a chain: see prefect_cycles.run.chain
+            return run_window(holder[0], start, stop, runahead, rerun, chain)
         return run_cycles(wf, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun)
 
     point_type = int | None if integer else str | None
@@ -508,10 +541,24 @@ def _flow_function(
             if resume is not None
             else []
         )
+        + (  # a window of a chain: where the chain began, its stop, number and predecessor
+            [
+                inspect.Parameter(
+                    CHAIN_PARAM,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    default=None,
+                    annotation=dict[str, Any] | None,
+                )
+            ]
+            if budget is not None
+            else []
+        )
     )
     cycle_flow.__annotations__ = {"start": point_type, "stop": point_type, "runahead": str}
     if resume is not None:
         cycle_flow.__annotations__["rerun"] = list[str] | str | None
+    if budget is not None:
+        cycle_flow.__annotations__[CHAIN_PARAM] = dict[str, Any] | None
     ident = "".join(c if c.isalnum() else "_" for c in name)
     cycle_flow.__name__ = cycle_flow.__qualname__ = ident if ident.isidentifier() else "cycle_flow"
     cycle_flow.__module__ = caller_globals.get("__name__", __name__)

@@ -22,6 +22,7 @@ from ..cycling.points import Point
 from ..errors import CyclicFlowFailed
 from ..graph.model import Workflow
 from ..graph.unroll import Instance
+from .earlier import Earlier
 from .emit import OutputWatch
 from .lease import guarded
 from .rerun import Rerun, parse_rerun
@@ -77,14 +78,19 @@ def run_cycles(
     *,
     resume: Resume | None = None,
     rerun: object = None,
+    origin: object = None,
 ) -> Any:
     """The body of a cyclic flow: schedule, submit and wait on every instance.
 
     With resume, under run-once locks and a lease (:func:`~prefect_cycles.run.lease.guarded`).
+    ``origin`` is set for a window of a chain: parents between it and ``start``
+    ran in earlier windows and are read back from result storage.
     """
     logger = get_run_logger()
     with guarded(Resume.active(resume), logger) as active:
-        return _run(workflow, impls, start, stop, runahead, tag_points, active, rerun, logger)
+        return _run(
+            workflow, impls, start, stop, runahead, tag_points, active, rerun, logger, origin
+        )
 
 
 def _run(
@@ -97,8 +103,11 @@ def _run(
     resume: Resume | None,
     rerun: object,
     logger: Any,
+    origin: object = None,
 ) -> Any:
-    sched = Scheduler(workflow, start, stop, runahead)
+    earlier = Earlier(workflow, dict(impls), resume) if resume and origin is not None else None
+    lookup = earlier.outcome if earlier else None
+    sched = Scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
     chosen = parse_rerun(rerun, sched.unroller)  # type: ignore[arg-type]
     fmt = workflow.fmt
     window = f"{fmt(sched.unroller.start)} to " + (
@@ -114,7 +123,7 @@ def _run(
     logger.info(
         "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
     )
-    submitter = Submitter(workflow, impls, tag_points, resume, chosen)
+    submitter = Submitter(workflow, impls, tag_points, resume, chosen, earlier)
     known = stopper = _known_stop(sched, resume, chosen, impls, submitter, logger)
     clock = _ClockLog(workflow)
     outputs = OutputWatch(workflow, submitter.impls)

@@ -69,10 +69,17 @@ class Scheduler:
         stop: object = None,
         runahead: str | None = None,
         now: Callable[[], dt.datetime] = utc_now,
+        *,
+        origin: object = None,
+        earlier: Callable[[Instance], bool | None] | None = None,
     ) -> None:
         self.workflow = workflow
         self.now = now  # the wall clock, for clock triggers (injectable for tests)
-        self.unroller = Unroller(workflow, start, stop)
+        self.unroller = Unroller(workflow, start, stop, origin)
+        # Parents in [origin, start) ran in an earlier window of a chain: ``earlier``
+        # says how each ended (True succeeded, None unknown or failed: it blocks).
+        self._earlier_outcome = earlier or (lambda inst: None)
+        self._earlier: set[Instance] = set()
         self.runahead = runahead_limit(runahead or workflow.runahead, workflow.cycling)
         self._check_runahead(runahead or workflow.runahead)
         self._cycles = self.unroller.cycles()
@@ -394,7 +401,11 @@ class Scheduler:
                 out.append((inst, f"queued in {queue.name} (limit {queue.limit})"))
                 continue
             missing = [n for n in needs(rec.expr) if not self._met(n)]
-            what = ", ".join(f"{n.parent.task}[{fmt(n.parent.point)}]:{n.output}" for n in missing)
+            what = ", ".join(
+                f"{n.parent.task}[{fmt(n.parent.point)}]:{n.output}"
+                + (" (did not succeed in an earlier flow run)" if n.parent in self._earlier else "")
+                for n in missing
+            )
             out.append((inst, f"waiting for {what}"))
         return out
 
@@ -434,6 +445,8 @@ class Scheduler:
             "expired": "expired",
         }
         for inst, rec in self._records.items():
+            if inst in self._earlier:
+                continue
             if rec.state == "failed" or (rec.state == "expired" and inst in failed):
                 yield inst, "failed" if inst in failed else "failed_ok"
             elif rec.state == "dropped":
@@ -512,6 +525,8 @@ class Scheduler:
                 self._tell(inst, "spawned")
                 self._candidates.append(inst)
                 for n in needs(expr):
+                    if n.parent.point < self.unroller.start and n.parent not in self._records:
+                        self._from_earlier(n.parent)
                     self._waiters.setdefault(n.parent, []).append((inst, n))
                     if n.output == "started":
                         self._start_watched.add(n.parent)
@@ -533,12 +548,22 @@ class Scheduler:
             if not spawned:
                 self._retire()
 
+    def _from_earlier(self, parent: Instance) -> None:
+        """Record how a parent of an earlier window ended, as far as results tell."""
+        self._earlier.add(parent)
+        if self._earlier_outcome(parent):
+            self._records[parent] = _Record(None, "succeeded", SUCCEEDED)
+        else:
+            self._records[parent] = _Record(None, "earlier")
+
     def _possible(self, need: Need) -> bool:
         """Whether a parent may still reach an output: it exists and is not known never to run."""
         parent = need.parent
         if parent in self._never:
             return False
         rec = self._records.get(parent)
+        if rec is not None and rec.state == "earlier":
+            return True  # failed or unfinished in an earlier window: it blocks, as a failure does
         if rec is None:
             return self.unroller.exists(parent)
         if rec.state in ("waiting", "submitted", "running"):

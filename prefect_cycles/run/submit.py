@@ -23,6 +23,7 @@ from prefect.utilities.annotations import allow_failure
 from ..cycling.points import Point
 from ..graph.model import Workflow
 from ..graph.unroll import Instance
+from .earlier import MISSING, Earlier
 from .rerun import Rerun
 from .resume import CACHED, Resume, owns_caching, result_saved, stopped_when_cached
 from .saving import Saving
@@ -52,8 +53,10 @@ class Submitter:
         tag_points: bool,
         resume: Resume | None = None,
         rerun: Rerun | None = None,
+        earlier: Earlier | None = None,
     ) -> None:
         self.workflow = workflow
+        self.earlier = earlier  # parents in earlier windows of a chain, from result storage
         self.tag_points = tag_points
         self.resume = resume
         self.rerun = rerun or Rerun()
@@ -95,6 +98,8 @@ class Submitter:
         for need in item.parents:
             fut = self.futures.get(need.parent)
             if fut is None:
+                if self.earlier is not None:
+                    self._earlier_arg(inst, need.parent, params, kwargs)
                 continue
             state = fut.state
             if not state.is_final():
@@ -118,6 +123,17 @@ class Submitter:
         self.submitted += 1
         self.futures[inst] = fut
         return fut
+
+    def _earlier_arg(
+        self, inst: Instance, parent: Instance, params: set[str], kwargs: dict[str, Any]
+    ) -> None:
+        """A parent from an earlier window passes its stored result, as a value."""
+        key = PREVIOUS_PARAM if parent.task == inst.task else parent.task
+        if key not in params or (key in kwargs and parent.point <= kwargs[key][0].point):
+            return
+        value = self.earlier.result(parent)  # type: ignore[union-attr]
+        if value is not MISSING:
+            kwargs[key] = (parent, value)
 
     def stopped_cycling(self, inst: Instance, state: State, logger: Any) -> bool:
         """Whether a completed instance ends the cycling, fresh or restored from the cache.
