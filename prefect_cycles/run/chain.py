@@ -358,7 +358,7 @@ def _hand_over(
     }
     if rerun is not None:
         parameters["rerun"] = rerun
-    successor = run_deployment(
+    successor: Any = run_deployment(  # a FlowRun, called from sync code
         deployment,
         parameters=parameters,
         flow_run_name=window_name(cflow.name, wf, win.start, win.stop),
@@ -506,7 +506,7 @@ def _run_flow(cflow: CyclicFlow, parameters: dict[str, Any]) -> State:
     """One window as a flow run of its own (a subflow when called inside a flow)."""
     if TRIM_BETWEEN_WINDOWS:
         _trim()
-    call: Callable[..., State] = Flow.__call__  # type: ignore[assignment]
+    call: Callable[..., State] = Flow.__call__
     return call(cflow, **parameters, return_state=True)
 
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from prefect import Task
-from prefect.results import ResultRecord, ResultStore, get_result_store
+from prefect.results import ResultRecord, ResultStore
 
 from ..graph.model import Workflow
 from ..graph.unroll import Instance
@@ -39,14 +39,14 @@ class Earlier:
         """The storage key of an instance's result: its cache key, as the task run computes it."""
         variant = self.variants[inst.task]
         policy = self.resume.policy(inst.task, self.workflow.fmt(inst.point))
-        return policy.compute_key(
-            task_ctx=SimpleNamespace(task=variant), inputs={}, flow_parameters={}
-        )
+        # the key reads only the task from its context (InstanceKey and the source digest)
+        task_ctx: Any = SimpleNamespace(task=variant)
+        return policy.compute_key(task_ctx=task_ctx, inputs={}, flow_parameters={})
 
     def store(self, task: str) -> ResultStore:
         store = self._stores.get(task)
         if store is None:
-            store = self._stores[task] = get_result_store().update_for_task(self.variants[task])
+            store = self._stores[task] = self.resume.store_for(self.variants[task])
         return store
 
     def record(self, inst: Instance) -> ResultRecord | None:

@@ -80,7 +80,6 @@ class CyclicFlow(Flow):
 
     #: Instances per flow run of a chain (see :mod:`prefect_cycles.run.chain`); None: one run.
     max_instances_per_run: int | None = None
-    resumer: Resume | None = None
     tag_points: bool = False
 
     def __call__(self, *args: Any, return_state: bool = False, **kwargs: Any) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 
 from prefect import task
 from prefect.cache_policies import TASK_SOURCE
-from prefect.results import ResultStore, get_result_store
+from prefect.results import ResultStore
 
 from .resume import Resume
 
@@ -74,7 +74,7 @@ class ProgressRecord:
         self.key = f"prefect-cycles-progress-{digest}"
 
     def store(self) -> ResultStore:
-        return get_result_store().update_for_task(self.resume.prepare(_record_holder))
+        return self.resume.store_for(self.resume.prepare(_record_holder))
 
     def read(self) -> tuple[Progress | None, str | None]:
         """The record, or None with why it could not be used (None when there is none)."""

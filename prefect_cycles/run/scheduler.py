@@ -668,7 +668,8 @@ class Scheduler:
         if not isinstance(expr, AllOf):
             return evaluate(expr, self._met)
         terms, i = expr.terms, rec.cursor
-        while i < len(terms) and evaluate(terms[i], self._met):
+        # an AllOf of an instance's needs holds Needs, though the model types it for Triggers
+        while i < len(terms) and evaluate(terms[i], self._met):  # type: ignore[arg-type]
             i += 1
         rec.cursor = i
         return i == len(terms)
