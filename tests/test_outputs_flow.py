@@ -8,12 +8,9 @@ build; nothing is timed).
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
-
 import pytest
 from flowruns import log_messages, task_runs
+from handshake import HANDSHAKE, marker, wait_for
 from prefect import task
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -22,38 +19,23 @@ from prefect_cycles.errors import CycleError
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
-HANDSHAKE = "PREFECT_CYCLES_TEST_HANDSHAKE"
-
-
-def _marker(name: str) -> Path:
-    return Path(os.environ[HANDSHAKE]) / name
-
-
-def _wait_for(path: Path) -> bool:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 @task
 def foo(point: int) -> str:
     emit_output("out1")
-    if _wait_for(_marker(f"bar.{point}")):  # bar ran while foo is still running
-        _marker(f"foo.{point}.saw-bar").touch()
+    if wait_for(marker(f"bar.{point}")):  # bar ran while foo is still running
+        marker(f"foo.{point}.saw-bar").touch()
     return "done"
 
 
 @task
 def bar(point: int) -> None:
-    _marker(f"bar.{point}").touch()
+    marker(f"bar.{point}").touch()
 
 
 @task
 def baz(point: int) -> None:
-    _marker(f"baz.{point}").touch()
+    marker(f"baz.{point}").touch()
 
 
 GRAPH = {"P1": "foo[-P1] => foo\nfoo:out1 => bar\nfoo:out2? => baz"}
@@ -106,7 +88,7 @@ def half(point: int) -> None:
 
 @task
 def after_half(point: int) -> None:
-    _marker(f"after_half.{point}").touch()
+    marker(f"after_half.{point}").touch()
 
 
 def test_an_output_completed_by_a_task_that_then_fails_still_counts(tmp_path, monkeypatch):
@@ -140,7 +122,7 @@ def on_x(point: int) -> None: ...
 
 @task
 def on_y(point: int) -> None:
-    _marker(f"on_y.{point}").touch()
+    marker(f"on_y.{point}").touch()
 
 
 def test_completion_expressions_hold_as_cylcs(tmp_path, monkeypatch):
@@ -170,14 +152,14 @@ def test_completion_expressions_hold_as_cylcs(tmp_path, monkeypatch):
 @task
 def dfoo(point: int) -> None:
     emit_output("out1")
-    if _wait_for(_marker(f"dbar.{point}")):
-        _marker(f"dfoo.{point}.saw-dbar").touch()
+    if wait_for(marker(f"dbar.{point}")):
+        marker(f"dfoo.{point}.saw-dbar").touch()
 
 
 @cycle("P1", after=on(dfoo, output="out1"))
 @task
 def dbar(point: int) -> None:
-    _marker(f"dbar.{point}").touch()
+    marker(f"dbar.{point}").touch()
 
 
 def test_decorators_declare_and_trigger_on_custom_outputs(tmp_path, monkeypatch):
@@ -203,7 +185,7 @@ def writer(point: int) -> str:
 
 @task
 def reader(point: int) -> None:
-    if not _marker("reader-may-pass").exists():
+    if not marker("reader-may-pass").exists():
         raise RuntimeError("not yet")
 
 
@@ -220,7 +202,7 @@ def test_a_rerun_restores_the_outputs_of_a_cached_instance(tmp_path, monkeypatch
         result_storage=tmp_path / "results",
     )
     assert flow(return_state=True).is_failed()  # reader failed; writer completed
-    _marker("reader-may-pass").touch()
+    marker("reader-may-pass").touch()
     state = flow(return_state=True)
     assert state.is_completed(), state.message  # writer came back Cached, with its output
     runs = task_runs(state, expect=["writer[1]", "reader[1]"])

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from flowruns import log_messages, task_runs
+from handshake import HANDSHAKE, marker, wait_for
 from prefect import task
 from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
@@ -22,34 +23,19 @@ from prefect_cycles import cycle, cyclic_flow
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
-HANDSHAKE = "PREFECT_CYCLES_TEST_HANDSHAKE"
-
-
-def _marker(name: str) -> Path:
-    return Path(os.environ[HANDSHAKE]) / name
-
-
-def _wait_for(path: Path) -> bool:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        time.sleep(0.05)
-    return False
-
 
 # -- :submitted ---------------------------------------------------------------------------
 
 
 @task
 def long_job(point: int) -> None:
-    if _wait_for(_marker(f"watcher.{point}")):
-        _marker(f"long_job.{point}.saw-watcher").touch()
+    if wait_for(marker(f"watcher.{point}")):
+        marker(f"long_job.{point}.saw-watcher").touch()
 
 
 @task
 def watcher(point: int) -> None:
-    _marker(f"watcher.{point}").touch()
+    marker(f"watcher.{point}").touch()
 
 
 def test_submitted_starts_children_once_the_runner_has_the_task(tmp_path, monkeypatch):
@@ -139,17 +125,17 @@ def test_a_required_submission_that_fails_fails_the_run(closed_tag):
 
 @task
 def stale(point) -> None:
-    _marker("stale-ran").touch()
+    marker("stale-ran").touch()
 
 
 @task
 def mourn(point) -> None:
-    _marker(f"mourn.{point:%H}").touch()
+    marker(f"mourn.{point:%H}").touch()
 
 
 @task
 def fresh(point) -> None:
-    _marker(f"fresh.{point:%H}").touch()
+    marker(f"fresh.{point:%H}").touch()
 
 
 def test_clock_expire_skips_stale_work_and_catches_up(tmp_path, monkeypatch):
@@ -178,7 +164,7 @@ def test_clock_expire_skips_stale_work_and_catches_up(tmp_path, monkeypatch):
 @cycle("PT6H", clock_expire="P1000Y")  # a far future: never expires
 @task
 def current(point) -> None:
-    _marker(f"current.{point:%H}").touch()
+    marker(f"current.{point:%H}").touch()
 
 
 def test_clock_expire_in_the_decorators_lets_current_work_run(tmp_path, monkeypatch):

@@ -456,14 +456,7 @@ class Workflow:
         Only date-time cycling has points on the clock; ``task`` runs on
         ``recurrence`` from now on, as if it were on the right of ``=>``.
         """
-        if self.cycling.mode != "datetime":
-            raise ValidationError(
-                f"task {task!r} has a clock trigger ({label}), but this workflow cycles in "
-                "integers, whose points are not times",
-                task=task,
-                fix="use date-time cycling (an initial point such as 20200101T00Z), "
-                "or drop the clock trigger",
-            )
+        self._needs_clock(task, f"a clock trigger ({label})", "the clock trigger")
         text, _ = parse_offset(offset, task=task)
         self.add_task(task, recurrence)
         trig = ClockTrigger(task, recurrence, text, label, drawn)
@@ -506,16 +499,20 @@ class Workflow:
 
     def add_clock_expire(self, task: str, offset: object = "PT0S") -> None:
         """Expire ``task``'s instances not started by point + ``offset`` (real time)."""
+        self._needs_clock(task, "a clock-expire time", "the clock-expire")
+        text, _ = parse_offset(offset, task=task)
+        self.clock_expire[task] = text
+
+    def _needs_clock(self, task: str, has: str, drop: str) -> None:
+        """Refuse a wall-clock setting in integer cycling, whose points are not times."""
         if self.cycling.mode != "datetime":
             raise ValidationError(
-                f"task {task!r} has a clock-expire time, but this workflow cycles in "
+                f"task {task!r} has {has}, but this workflow cycles in "
                 "integers, whose points are not times",
                 task=task,
                 fix="use date-time cycling (an initial point such as 20200101T00Z), "
-                "or drop the clock-expire",
+                f"or drop {drop}",
             )
-        text, _ = parse_offset(offset, task=task)
-        self.clock_expire[task] = text
 
     def expire_time(self, task: str, point: Point) -> dt.datetime | None:
         """When ``task`` at ``point`` expires if not yet started (UTC), or None."""
