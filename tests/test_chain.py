@@ -212,7 +212,7 @@ def test_stop_cycling_ends_the_chain_and_a_rerun_replays_only_the_last_window(
         max_instances_per_run=4,
     )
     out = fl()  # no final point: only stop_cycling ends it
-    assert out["stopped_at"] == "9" and out["succeeded"] == 9
+    assert out["stopped_at"] == 9 and out["succeeded"] == 9
     assert [r.name for r in flow_runs("chain-stop")] == [
         "chain-stop[1..4]",
         "chain-stop[5..8]",
@@ -220,7 +220,7 @@ def test_stop_cycling_ends_the_chain_and_a_rerun_replays_only_the_last_window(
     ]
     ledger.write_text("")
     again = fl(return_state=True)
-    assert again.is_completed() and again.result()["stopped_at"] == "9"
+    assert again.is_completed() and again.result()["stopped_at"] == 9
     assert ran(ledger) == []
     last = flow_runs("chain-stop")[-1]
     assert last.name == "chain-stop[9..12]"

@@ -44,6 +44,7 @@ from .earlier import Earlier
 from .loop import run_cycles
 from .progress_record import Progress, ProgressRecord, fingerprint
 from .resume import Resume
+from .scheduler import Scheduler
 
 if TYPE_CHECKING:
     from .flow import CyclicFlow
@@ -246,7 +247,7 @@ def _record(
             next=None if nxt is None else wf.fmt(nxt),
             windows=index,
             flow_run=run_id,
-            stopped_at=stopped,
+            stopped_at=None if stopped is None else str(stopped),
         )
     )
 
@@ -454,8 +455,15 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
     params.pop(CHAIN_PARAM, None)
     start, stop = params.get("start"), params.get("stop")
     rerun = params.get("rerun")
-    origin = Unroller(wf, start, stop).start
+    try:  # bad parameters, and what holds for the whole campaign (a runahead that never ends)
+        origin = Unroller(wf, start, stop).start
+        Scheduler(wf, origin, stop, params.get("runahead"))
+    except CycleError:  # one flow run over the whole window fails with it, before any task
+        return Flow.__call__(cflow, *args, return_state=return_state, **kwargs)
     first, index, predecessor = frontier(cflow, origin, stop, rerun)
+    if predecessor is None and (first is None or plan_window(wf, first, stop, 1) is None):
+        # a window with no instances at all: one flow run says so, as an unchained one does
+        return Flow.__call__(cflow, *args, return_state=return_state, **kwargs)
     total = _nothing_left(wf, origin)
     total.pop("note")
     runs: list[str] = []
