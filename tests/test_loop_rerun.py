@@ -62,7 +62,7 @@ def test_a_rerun_of_a_stopped_loop_restores_the_same_instances_and_runs_nothing(
     slow_flag.touch()
     first = loop(return_state=True)
     assert first.is_completed(), first.message
-    assert first.result()["stopped_at"] == "3"
+    assert first.result()["stopped_at"] == 3
     first_runs = runs(ledger)
     assert {f"{t}[{p}]" for t in ("count", "slow", "after") for p in (1, 2, 3)} <= set(first_runs)
     slow_flag.unlink()
@@ -71,7 +71,7 @@ def test_a_rerun_of_a_stopped_loop_restores_the_same_instances_and_runs_nothing(
     for _ in range(2):
         state = loop(return_state=True)
         assert state.is_completed(), state.message
-        assert state.result()["stopped_at"] == "3"
+        assert state.result()["stopped_at"] == 3
         assert runs(ledger) == first_runs  # nothing ran again
         got = {n: r.state.name for n, r in task_runs(state).items()}
         assert set(got.values()) == {"Cached"}
