@@ -289,7 +289,9 @@ def _nothing_left(wf: Workflow, origin: Point) -> dict[str, Any]:
         "failed": [],
         "blocked": [],
         "never_run": [],
+        "removed": [],
         "stopped_at": None,
+        "unsaved": [],
         "note": f"the chain from {wf.fmt(origin)} has nothing left to run",
     }
 
@@ -493,7 +495,8 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
             break
         outcome = state.result()
         total["succeeded"] += outcome.get("succeeded", 0)
-        total["never_run"] += outcome.get("never_run", [])
+        for key in ("never_run", "removed", "unsaved"):  # the windows' lists, added up
+            total[key] += outcome.get(key, [])
         if outcome.get("stopped_at") is not None:
             total["stopped_at"] = outcome["stopped_at"]
             break
