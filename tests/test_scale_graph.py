@@ -47,7 +47,7 @@ def test_family_of_thousands_of_members(tmp_path: Path) -> None:
         '            FAM:succeed-all => z\n            z[-P1] => FAM\n        """\n'
         "[runtime]\n    [[FAM]]\n    [[z]]\n" + members
     )
-    wf, _ = load_flow_cylc(tmp_path)
+    wf = load_flow_cylc(tmp_path)
     assert len(wf.tasks) == N + 1
     g = unroll(wf, 1, 2)
     assert g.number_of_edges() == 3 * N

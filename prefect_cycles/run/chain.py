@@ -427,7 +427,9 @@ def _look_up(cflow: CyclicFlow, origin: Point, stop: object) -> tuple[Point | No
     again. Returns its start, its number and how many points were looked up.
     """
     wf = cflow.workflow
-    earlier = Earlier(wf, dict(cflow.implementations), cflow.resumer)  # type: ignore[arg-type]
+    # read through the storage the runs use (JSON only, when asked for): never unpickle
+    resume = cflow.resumer.for_run()  # type: ignore[union-attr]
+    earlier = Earlier(wf, dict(cflow.implementations), resume)
     looked, index, first = 0, 1, origin
     last: Point | None = None
     while True:

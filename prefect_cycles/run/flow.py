@@ -90,7 +90,9 @@ class CyclicFlow(Flow):
         from .server import temporary_server_care
 
         with temporary_server_care():
-            if self.max_instances_per_run is None or kwargs.get(CHAIN_PARAM) is not None:
+            # a wall-clock initial point ("now") is resolved per run, not per chain: one run
+            unchained = self.workflow.wall_clock_initial is not None
+            if unchained or self.max_instances_per_run is None or kwargs.get(CHAIN_PARAM):
                 return super().__call__(*args, return_state=return_state, **kwargs)
             return call_chain(self, args, kwargs, return_state)
 
@@ -502,7 +504,7 @@ def _flow_function(
         wf = workflow.at_wall_clock()
         if stop is None and wf.stop_after != wf.final:
             stop = wf.stop_after  # [scheduling]stop after / hold after cycle point
-        if budget is not None and holder:  # a window of a chain: see prefect_cycles.run.chain
+        if budget is not None and holder and wf is workflow:  # a chain: see run.chain
             return run_window(holder[0], start, stop, runahead, rerun, chain)
         return run_cycles(wf, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun)
 
