@@ -236,3 +236,24 @@ def unquote_list(raw: str) -> list[str]:
             current.append(ch)
     items.append("".join(current).strip())
     return [item for item in items if item]
+
+
+#: A ``[[special tasks]]`` entry: a task or family, with an optional offset in brackets.
+_SPECIAL_ENTRY = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")
+
+
+def special_entries(
+    item: Item, source: str, key: str, example: str
+) -> Iterator[tuple[str, str, str]]:
+    """``foo(PT1H), bar`` as (entry, name, offset), ``PT0S`` where none is given."""
+    for entry in unquote_list(item.value):
+        m = _SPECIAL_ENTRY.match(entry)
+        if m is None:
+            raise file_error(
+                source,
+                item.line,
+                f"illegal {key} spec {entry!r}",
+                f"write {key} = {example}, bar (a task or family, with an optional "
+                "offset in brackets)",
+            )
+        yield entry, m.group(1), m.group(2) or "PT0S"

@@ -31,7 +31,15 @@ from ..cycling.points import Cycling, DateTimeCycling, IntegerCycling, Point
 from ..cycling.wallclock import resolve_wall_clock
 from ..errors import CycleError, GraphSyntaxError, PointError
 from ..graph.model import Workflow
-from .cylcfile import Item, Section, file_error, parse_sections, unquote, unquote_list
+from .cylcfile import (
+    Item,
+    Section,
+    file_error,
+    parse_sections,
+    special_entries,
+    unquote,
+    unquote_list,
+)
 from .cylcitems import check_items
 from .graphstring import add_graph
 from .parameters import expand_runtime, read_parameters
@@ -551,9 +559,6 @@ def _wall_clock_and_stop(
             )
 
 
-_CLOCK_TRIGGER = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")
-
-
 def _clock_trigger_tasks(
     scheduling: Section,
     wf: Workflow,
@@ -575,17 +580,7 @@ def _clock_trigger_tasks(
         "[scheduling][special tasks]clock-trigger is Cylc's old spelling, read as wall_clock "
         "xtriggers, as Cylc 8 upgrades it"
     )
-    for entry in unquote_list(item.value):
-        m = _CLOCK_TRIGGER.match(entry)
-        if m is None:
-            raise file_error(
-                source,
-                item.line,
-                f"illegal clock-trigger spec {entry!r}",
-                "write clock-trigger = foo(PT1H), bar (a task or family, with an optional "
-                "offset in brackets)",
-            )
-        name, offset = m.group(1), m.group(2) or "PT0S"
+    for entry, name, offset in special_entries(item, source, "clock-trigger", "foo(PT1H)"):
         if wf.cycling.mode != "datetime":
             raise file_error(
                 source,

@@ -17,13 +17,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 from ..errors import CycleError, ValidationError
 from ..graph.completion import completion_for
 from ..graph.model import Workflow
-from .cylcfile import Section, file_error, unquote, unquote_list
+from .cylcfile import Section, file_error, special_entries, unquote, unquote_list
 
 __all__ = [
     "DEFAULT_QUEUE_LIMIT",
@@ -46,8 +45,6 @@ _REFUSED_SPECIAL = {
     "sequential": "write the dependency in the graph: foo[-P1] => foo (one step of the "
     "task's recurrence back)",
 }
-
-_ENTRY = re.compile(r"^\s*([\w+%@-]+)\s*(?:\(\s*(.+?)\s*\))?\s*$")
 
 
 def _targets(heading: str, families: Mapping[str, Sequence[str]]) -> list[str]:
@@ -114,17 +111,7 @@ def read_run_limits(
             )
     item = special.items.get("clock-expire") if special is not None else None
     if item is not None:
-        for entry in unquote_list(item.value):
-            m = _ENTRY.match(entry)
-            if m is None:
-                raise file_error(
-                    source,
-                    item.line,
-                    f"illegal clock-expire spec {entry!r}",
-                    "write clock-expire = foo(-P1D), bar (a task or family, with an optional "
-                    "offset in brackets)",
-                )
-            name, offset = m.group(1), m.group(2) or "PT0S"
+        for entry, name, offset in special_entries(item, source, "clock-expire", "foo(-P1D)"):
             for task in families.get(name, [name]):
                 if task not in wf.tasks:
                     notices.append(
