@@ -14,7 +14,7 @@ import pytest
 from flowruns import task_runs
 from prefect import task
 
-from prefect_cycles.cycling.points import DateTimeCycling
+from prefect_cycles.cycling.datetimes import DateTimeCycling
 from prefect_cycles.errors import CycleError, GraphSyntaxError
 from prefect_cycles.frontends.flowcylc import load_flow_cylc
 from prefect_cycles.graph.unroll import unroll

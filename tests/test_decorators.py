@@ -28,7 +28,8 @@ from prefect_cycles.frontends.decorators import (
     task_map,
 )
 from prefect_cycles.frontends.graphstring import from_graph
-from prefect_cycles.graph.model import AllOf, AnyOf, Offset, Trigger, Workflow
+from prefect_cycles.graph.conditions import AllOf, AnyOf, Offset, Trigger
+from prefect_cycles.graph.model import Workflow
 
 
 def deps(wf: Workflow) -> Counter:

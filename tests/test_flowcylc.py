@@ -13,10 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
+from prefect_cycles.cycling.datetimes import DateTimeCycling
+from prefect_cycles.cycling.points import IntegerCycling
 from prefect_cycles.errors import CycleError, GraphSyntaxError, PointError, ValidationError
 from prefect_cycles.frontends.flowcylc import load_flow_cylc
-from prefect_cycles.graph.model import AllOf, AnyOf, Trigger, Workflow
+from prefect_cycles.graph.conditions import AllOf, AnyOf, Trigger
+from prefect_cycles.graph.model import Workflow
 from prefect_cycles.graph.validate import validate, window_notes
 from prefect_cycles.run.scheduler import Scheduler
 

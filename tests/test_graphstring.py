@@ -11,10 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
+from prefect_cycles.cycling.datetimes import DateTimeCycling
+from prefect_cycles.cycling.points import IntegerCycling
 from prefect_cycles.errors import CycleError, GraphSyntaxError
 from prefect_cycles.frontends.graphstring import add_graph, from_graph, parse_node
-from prefect_cycles.graph.model import AllOf, AnyOf, Offset, Trigger, Workflow
+from prefect_cycles.graph.conditions import AllOf, AnyOf, Offset, Trigger
+from prefect_cycles.graph.model import Workflow
 
 INT = IntegerCycling()
 FAMS = {"FAM": ["m1", "m2"]}

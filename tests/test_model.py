@@ -12,7 +12,8 @@ import pytest
 
 from prefect_cycles.cycling.points import IntegerCycling
 from prefect_cycles.errors import CycleError, GraphSyntaxError, ValidationError
-from prefect_cycles.graph.model import AnyOf, Offset, Trigger, Workflow
+from prefect_cycles.graph.conditions import AnyOf, Offset, Trigger
+from prefect_cycles.graph.model import Workflow
 from prefect_cycles.graph.outputs import OutputConflictError, Outputs, check_finish, output_name
 
 INT = IntegerCycling()

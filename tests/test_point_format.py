@@ -13,7 +13,7 @@ import pytest
 from flowruns import task_runs
 from prefect import task
 
-from prefect_cycles.cycling.points import DateTimeCycling
+from prefect_cycles.cycling.datetimes import DateTimeCycling
 from prefect_cycles.errors import GraphSyntaxError, PointError
 from prefect_cycles.frontends.flowcylc import load_flow_cylc
 from prefect_cycles.run.flow import cyclic_flow

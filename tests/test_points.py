@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling, cycling_for
+from prefect_cycles.cycling.datetimes import DateTimeCycling
+from prefect_cycles.cycling.points import IntegerCycling, cycling_for
 from prefect_cycles.errors import PointError
 
 INT = IntegerCycling()

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prefect_cycles.cycling.points import DateTimeCycling, IntegerCycling
+from prefect_cycles.cycling.datetimes import DateTimeCycling
+from prefect_cycles.cycling.points import IntegerCycling
 from prefect_cycles.cycling.recurrence import parse_recurrence
 from prefect_cycles.cycling.sequence import Sequence
 from prefect_cycles.errors import CycleError, RecurrenceError

@@ -17,13 +17,9 @@ import pytest
 from prefect_cycles import CycleError
 from prefect_cycles.frontends.graphstring import from_graph
 from prefect_cycles.graph.unroll import unroll
-from prefect_cycles.show.render import (
-    GraphvizMissingError,
-    Picture,
-    RenderError,
-    mermaid_id,
-    picture,
-)
+from prefect_cycles.show.mermaid import mermaid_id
+from prefect_cycles.show.render import Picture, picture
+from prefect_cycles.show.scene import GraphvizMissingError, RenderError
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}
 

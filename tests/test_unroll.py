@@ -9,7 +9,7 @@ import pytest
 
 from prefect_cycles.errors import CyclicDependencyError, ValidationError
 from prefect_cycles.frontends.graphstring import from_graph
-from prefect_cycles.graph.model import AnyOf
+from prefect_cycles.graph.conditions import AnyOf
 from prefect_cycles.graph.unroll import Instance, Need, Unroller, never_runs, unroll
 
 SEED = {"R1": "prep => foo", "P1": "foo[-P1] => foo => bar"}

@@ -16,7 +16,7 @@ from flowruns import task_runs
 from metomi.isodatetime.parsers import TimePointParser
 from prefect import task
 
-from prefect_cycles.cycling.points import DateTimeCycling
+from prefect_cycles.cycling.datetimes import DateTimeCycling
 from prefect_cycles.cycling.wallclock import resolve_wall_clock
 from prefect_cycles.errors import CycleError, GraphSyntaxError
 from prefect_cycles.frontends.flowcylc import load_flow_cylc

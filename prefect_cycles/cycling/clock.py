@@ -5,7 +5,7 @@ cycle point plus an offset, so real-time cycling keeps in step with the clock,
 while points already in the past run at once (catch-up). This module holds the
 arithmetic from a point to a UTC time and the reading of Cylc's
 ``wall_clock(offset=PT1H)`` declarations. The model stores the triggers
-(:class:`~prefect_cycles.graph.model.ClockTrigger`), the decorators spell them
+(:class:`~prefect_cycles.graph.conditions.ClockTrigger`), the decorators spell them
 (:func:`~prefect_cycles.frontends.refs.wall_clock`), and the scheduler asks the clock.
 """
 

@@ -8,6 +8,7 @@ from typing import Literal
 from metomi.isodatetime.data import Duration, TimePoint, TimeRecurrence
 
 from ..errors import PointError
+from .datetimes import DateTimeCycling
 from .forms import (
     DATETIME_FORMS,
     DATETIME_HINT,
@@ -18,7 +19,6 @@ from .forms import (
     match_form,
 )
 from .minutes import Minutes
-from .points import DateTimeCycling
 from .sequence import Arith, ArithSequence, Exclusions, Sequence, Walk, WalkSequence
 
 Form = Literal["forward", "backward", "span"]

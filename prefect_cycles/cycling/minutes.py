@@ -12,7 +12,8 @@ from typing import Literal
 
 from metomi.isodatetime.data import Duration, TimePoint
 
-from .points import DateTimeCycling, Point
+from .datetimes import DateTimeCycling
+from .points import Point
 
 Form = Literal["forward", "backward", "span"]
 

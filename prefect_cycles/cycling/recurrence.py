@@ -62,6 +62,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..errors import PointError, RecurrenceError
+from .datetimes import DateTimeCycling
 from .forms import (
     DATETIME_HINT,
     INTEGER_HINT,
@@ -75,7 +76,7 @@ from .forms import (
 )
 from .integer import read_integer
 from .iso8601 import read_datetime
-from .points import Cycling, DateTimeCycling, IntegerCycling, Point
+from .points import Cycling, IntegerCycling, Point
 from .sequence import Sequence, Union
 
 Form = Literal["forward", "backward", "span"]

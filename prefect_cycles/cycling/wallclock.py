@@ -28,7 +28,7 @@ from metomi.isodatetime.parsers import DurationParser
 from ..errors import PointError
 
 if TYPE_CHECKING:
-    from .points import DateTimeCycling
+    from .datetimes import DateTimeCycling
 
 __all__ = ["is_wall_clock", "resolve_wall_clock", "utc_now_point"]
 

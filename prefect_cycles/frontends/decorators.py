@@ -32,16 +32,8 @@ from typing import TYPE_CHECKING, TypeVar
 from ..cycling.clock import WALL_CLOCK, parse_offset
 from ..cycling.points import Cycling
 from ..errors import CycleError, GraphSyntaxError, ValidationError
-from ..graph.model import (
-    AllOf,
-    AnyOf,
-    Condition,
-    Offset,
-    Trigger,
-    Workflow,
-    check_task_name,
-    triggers,
-)
+from ..graph.conditions import AllOf, AnyOf, Condition, Offset, Trigger, triggers
+from ..graph.model import Workflow, check_task_name
 from .refs import (
     After,
     AllRefs,

@@ -35,15 +35,8 @@ from itertools import pairwise
 from ..cycling.clock import WALL_CLOCK, parse_call
 from ..cycling.points import Cycling
 from ..errors import CycleError, GraphSyntaxError
-from ..graph.model import (
-    TASK_NAME,
-    AllOf,
-    AnyOf,
-    Condition,
-    Offset,
-    Trigger,
-    Workflow,
-)
+from ..graph.conditions import AllOf, AnyOf, Condition, Offset, Trigger
+from ..graph.model import TASK_NAME, Workflow
 from ..graph.outputs import Outputs, check_finish
 from ..graph.xtrigger import parse_xtrigger
 from .refs import WallClock

@@ -4,7 +4,7 @@
 node string (``"foo[-P1]:fail?"``) and ``wall_clock("PT1H")`` are the terms of
 a ``@cycle(..., after=...)`` condition; ``&`` and ``|`` between them build the
 graph's ``&`` and ``|``. The model's own clock trigger is
-:class:`~prefect_cycles.graph.model.ClockTrigger`; :class:`WallClock` is only
+:class:`~prefect_cycles.graph.conditions.ClockTrigger`; :class:`WallClock` is only
 how a decorator spells one.
 """
 

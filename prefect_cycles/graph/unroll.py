@@ -32,7 +32,8 @@ from ..cycling.clock import clock_time, parse_offset
 from ..cycling.points import Point
 from ..cycling.recurrence import Sequence
 from ..errors import CyclicDependencyError, ValidationError
-from .model import AllOf, AnyOf, ClockTrigger, Condition, Trigger, Workflow, triggers
+from .conditions import AllOf, AnyOf, ClockTrigger, Condition, Trigger, triggers
+from .model import Workflow
 
 if TYPE_CHECKING:
     import networkx as nx

@@ -27,7 +27,8 @@ from ..cycling.clock import utc_now
 from ..cycling.points import Point
 from ..errors import ValidationError
 from ..graph.completion import Completion, completion_for
-from ..graph.model import AllOf, Workflow, runahead_limit
+from ..graph.conditions import AllOf
+from ..graph.model import Workflow, runahead_limit
 from ..graph.unroll import Expr, Instance, Need, Unroller, evaluate, needs
 from .queues import Queues
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..graph.model import ClockTrigger, Workflow
+from ..graph.conditions import ClockTrigger
+from ..graph.model import Workflow
 from ..graph.unroll import Instance, Unroller, evaluate, needs, no_gc, unroll
 
 if TYPE_CHECKING:

@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import subprocess
 import textwrap
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from ..cycling.clock import clock_time, parse_offset
 from ..cycling.points import Point
-from ..errors import CycleError
-from ..graph.model import AllOf, AnyOf, ClockTrigger, Trigger, Workflow, triggers
+from ..graph.conditions import AllOf, AnyOf, ClockTrigger, Trigger, triggers
+from ..graph.model import Workflow
 from ..graph.unroll import Expr, Instance, Need, Unroller, unroll
+from .dot import run_dot, to_dot
+from .mermaid import to_mermaid
+from .scene import Edge, Group, Node, NodeState, RenderError, Scene
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -53,71 +54,8 @@ SUFFIXES = {
     ".png": "png",
 }
 
-INSTALL_GRAPHVIZ = (
-    "install Graphviz, the package named graphviz (apt install graphviz, brew install "
-    "graphviz, or conda install graphviz), or use the dot or mermaid format, which need nothing"
-)
 
 _WRAP = 36  # characters per line of a never-run reason inside a node
-_FADED = "#9a9a9a"
-
-
-class RenderError(CycleError):
-    """A picture that cannot be drawn or written (unknown format, ``dot`` failing)."""
-
-
-class GraphvizMissingError(RenderError):
-    """Graphviz's ``dot`` program, needed for SVG and PNG, is not installed."""
-
-
-# -- the scene: what both DOT and Mermaid draw ------------------------------------------
-
-
-NodeState = Literal["runs", "never", "missing", "clock"]
-
-
-@dataclass(frozen=True)
-class Node:
-    """One box: a task (definition) or an instance (window)."""
-
-    key: str  # unique; DOT uses it as the node id
-    task: str  # the task, or ``@label`` for a clock trigger
-    point: str | None  # the formatted point, or None in the definition
-    label: str
-    state: NodeState = "runs"
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One arrow, parent to child."""
-
-    source: str
-    target: str
-    label: str = ""
-    optional: bool = False
-    conditional: bool = False
-    faded: bool = False  # from or to something that never runs
-    backward: bool = False  # the parent is at a later point than the child
-
-
-@dataclass(frozen=True)
-class Group:
-    """A cycle point's box of instances, in time order."""
-
-    key: str  # the formatted point
-    label: str
-    nodes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Scene:
-    """What a picture shows, independent of the format it is written in."""
-
-    title: str
-    nodes: tuple[Node, ...]
-    edges: tuple[Edge, ...]
-    groups: tuple[Group, ...] = ()
 
 
 # -- the picture --------------------------------------------------------------------
@@ -520,197 +458,3 @@ def _join(*parts: Any) -> str:
 
 def _wrap(text: str) -> str:
     return "\n".join(textwrap.wrap(text, _WRAP))
-
-
-# -- DOT ----------------------------------------------------------------------------
-
-
-def _q(text: str) -> str:
-    """A DOT double-quoted string; newlines become centred line breaks."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def to_dot(scene: Scene) -> str:
-    """Graphviz DOT: left to right, one dashed cluster per cycle point in time order."""
-    lines = [
-        f"digraph {_q(scene.title.split(':')[0])} {{",
-        f"  graph [rankdir=LR, newrank=true, fontname=sans, labelloc=t, label={_q(scene.title)}]",
-        '  node [fontname=sans, shape=box, style="rounded,filled", fillcolor="#eef3fb"]',
-        "  edge [fontname=sans, fontsize=10]",
-    ]
-    by_key = {n.key: n for n in scene.nodes}
-    grouped = {k for g in scene.groups for k in g.nodes}
-    for group in scene.groups:
-        lines.append(f"  subgraph {_q('cluster_' + group.key)} {{")
-        lines.append(f"    label={_q(group.label)}; style=dashed; color=grey50")
-        lines.extend(f"    {_dot_node(by_key[k])}" for k in group.nodes)
-        lines.append("  }")
-    lines.extend(f"  {_dot_node(n)}" for n in scene.nodes if n.key not in grouped)
-    for e in scene.edges:
-        attrs = []
-        if e.label:
-            attrs.append(f"label={_q(e.label)}")
-        if e.conditional:
-            attrs.append("style=dotted")
-        elif e.optional:
-            attrs.append("style=dashed")
-        if e.faded:
-            attrs.append(f'color="{_FADED}", fontcolor="{_FADED}"')
-        if e.backward:
-            attrs.append("constraint=false")
-        tail = f" [{', '.join(attrs)}]" if attrs else ""
-        lines.append(f"  {_q(e.source)} -> {_q(e.target)}{tail}")
-    lines.extend(f"  {_q(a)} -> {_q(b)} [style=invis]" for a, b in _time_order(scene))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _dot_node(n: Node) -> str:
-    attrs = [f"label={_q(n.label)}"]
-    if n.state == "never":
-        attrs.append(f'style="rounded,filled,dashed", fillcolor="#f4f4f4", color="{_FADED}"')
-    elif n.state == "missing":
-        attrs.append(f'style="rounded,dotted", color="{_FADED}"')
-    elif n.state == "clock":
-        attrs.append('shape=ellipse, style=filled, fillcolor="#fff1cc"')
-    if n.state in ("never", "missing"):
-        attrs.append(f'fontcolor="{_FADED}", tooltip={_q(n.reason or "")}')
-    return f"{_q(n.key)} [{', '.join(attrs)}]"
-
-
-def _time_order(scene: Scene) -> list[tuple[str, str]]:
-    """Invisible edges that keep each point's box right of the one before.
-
-    From every instance of one point with no successor at that point, to every
-    instance of the next point with no predecessor there: the ranks then force
-    the whole next box to the right.
-    """
-    inner_out: set[str] = set()
-    inner_in: set[str] = set()
-    group_of = {k: g.key for g in scene.groups for k in g.nodes}
-    for e in scene.edges:
-        if group_of.get(e.source) == group_of.get(e.target):
-            inner_out.add(e.source)
-            inner_in.add(e.target)
-    pairs = []
-    for a, b in itertools.pairwise(scene.groups):
-        sinks = [k for k in a.nodes if k not in inner_out]
-        sources = [k for k in b.nodes if k not in inner_in]
-        pairs.extend((s, t) for s in sinks for t in sources)
-    return pairs
-
-
-# -- Mermaid ------------------------------------------------------------------------
-
-
-def mermaid_id(text: str) -> str:
-    """``text`` as a Mermaid identifier: letters and digits kept, ``_`` doubled,
-    anything else as ``_hex_`` (so distinct names never collide)."""
-    out = []
-    for ch in text:
-        if ch.isascii() and ch.isalnum():
-            out.append(ch)
-        elif ch == "_":
-            out.append("__")
-        else:
-            out.append(f"_{ord(ch):x}_")
-    return "".join(out)
-
-
-def _mermaid_node_id(n: Node) -> str:
-    base = "t_" + mermaid_id(n.task)
-    return base if n.point is None else f"{base}_AT_{mermaid_id(n.point)}"
-
-
-def _mq(text: str) -> str:
-    """A Mermaid quoted label; line breaks as ``<br/>``, specials as entities."""
-    esc = (
-        text.replace("#", "#35;")
-        .replace('"', "#quot;")
-        .replace("<", "#lt;")
-        .replace(">", "#gt;")
-        .replace("\n", "<br/>")
-    )
-    return f'"{esc}"'
-
-
-def _mermaid_node(ident: str, n: Node) -> str:
-    # A clock trigger is a stadium, like Cylc's xtrigger nodes stand apart from tasks.
-    return f"{ident}([{_mq(n.label)}])" if n.state == "clock" else f"{ident}[{_mq(n.label)}]"
-
-
-def to_mermaid(scene: Scene) -> str:
-    """A Mermaid ``flowchart LR``: a subgraph per point, ``-.->`` for optional edges,
-    dotted ``or`` edges for conditions, a faded class for instances that never run."""
-    title = scene.title.replace("\\", "\\\\").replace('"', '\\"')
-    lines = ["---", f'title: "{title}"', "---", "flowchart LR"]
-    ids = {n.key: _mermaid_node_id(n) for n in scene.nodes}
-    by_key = {n.key: n for n in scene.nodes}
-    grouped = {k for g in scene.groups for k in g.nodes}
-    for group in scene.groups:
-        lines.append(f"  subgraph p_{mermaid_id(group.key)} [{_mq(group.label)}]")
-        lines.extend(f"    {_mermaid_node(ids[k], by_key[k])}" for k in group.nodes)
-        lines.append("  end")
-    lines.extend(f"  {_mermaid_node(ids[n.key], n)}" for n in scene.nodes if n.key not in grouped)
-    dotted, faded = [], []
-    for i, e in enumerate(scene.edges):
-        arrow = "-.->" if e.optional or e.conditional else "-->"
-        label = f"|{_mq(e.label)}|" if e.label else ""
-        lines.append(f"  {ids[e.source]} {arrow}{label} {ids[e.target]}")
-        if e.conditional:
-            dotted.append(i)
-        if e.faded:
-            faded.append(i)
-    # Invisible links come after the real ones so linkStyle indices stay right.
-    lines.extend(f"  {ids[a]} ~~~ {ids[b]}" for a, b in _time_order(scene))
-    if dotted:
-        lines.append(f"  linkStyle {','.join(map(str, dotted))} stroke-dasharray:2 3")
-    if faded:
-        lines.append(f"  linkStyle {','.join(map(str, faded))} stroke:{_FADED},color:{_FADED}")
-    never = [ids[n.key] for n in scene.nodes if n.state == "never"]
-    missing = [ids[n.key] for n in scene.nodes if n.state == "missing"]
-    if never:
-        lines.append(
-            f"  classDef neverRuns fill:#f4f4f4,stroke:{_FADED},color:{_FADED},stroke-dasharray:4 3"
-        )
-        lines.append(f"  class {','.join(never)} neverRuns")
-    clocks = [ids[n.key] for n in scene.nodes if n.state == "clock"]
-    if clocks:
-        lines.append("  classDef clock fill:#fff1cc,stroke:#b58900")
-        lines.append(f"  class {','.join(clocks)} clock")
-    if missing:
-        lines.append(
-            f"  classDef missing fill:#ffffff,stroke:{_FADED},color:{_FADED},stroke-dasharray:1 3"
-        )
-        lines.append(f"  class {','.join(missing)} missing")
-    return "\n".join(lines) + "\n"
-
-
-# -- Graphviz -----------------------------------------------------------------------
-
-
-def run_dot(source: str, fmt: Literal["svg", "png"]) -> bytes:
-    """Draw DOT ``source`` as ``fmt`` with Graphviz's ``dot`` program."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise GraphvizMissingError(
-            f"drawing {fmt.upper()} needs Graphviz's dot program, which is not installed "
-            "(not found on PATH)",
-            fix=INSTALL_GRAPHVIZ,
-        )
-    try:
-        proc = subprocess.run(
-            [exe, f"-T{fmt}"], input=source.encode("utf-8"), capture_output=True, timeout=300
-        )
-    except subprocess.TimeoutExpired:
-        raise RenderError(
-            "Graphviz's dot took more than 5 minutes to draw the picture",
-            fix="draw a shorter window (START and STOP), or use the dot or mermaid format",
-        ) from None
-    if proc.returncode != 0 or not proc.stdout:
-        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(
-            f"Graphviz's dot failed ({err[-1] if err else f'exit status {proc.returncode}'})",
-            fix="save the dot format and run dot on it to see the whole error",
-        )
-    return proc.stdout

@@ -62,7 +62,7 @@ def _wall_clock_window(case: Case, window: Window) -> Window:
     """
     if "^" not in window.start + window.stop:
         return window
-    from prefect_cycles.cycling.points import DateTimeCycling
+    from prefect_cycles.cycling.datetimes import DateTimeCycling
     from prefect_cycles.cycling.wallclock import resolve_wall_clock
 
     icp = _ICP.search(case.flow_file.read_text())

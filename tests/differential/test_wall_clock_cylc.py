@@ -14,7 +14,7 @@ import subprocess
 import pytest
 from metomi.isodatetime.parsers import TimePointParser
 
-from prefect_cycles.cycling.points import DateTimeCycling
+from prefect_cycles.cycling.datetimes import DateTimeCycling
 from prefect_cycles.cycling.wallclock import resolve_wall_clock
 
 from .harness import Cylc
