@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import pytest
 from flowruns import log_messages, task_runs
-from handshake import HANDSHAKE, marker, wait_for
+from handshake import HANDSHAKE, marker, task_runner, wait_for
 from prefect import task
-from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from prefect_cycles import cycle, cyclic_flow, emit_output, on, previous
 from prefect_cycles.errors import CycleError
@@ -41,18 +40,6 @@ def baz(point: int) -> None:
 GRAPH = {"P1": "foo[-P1] => foo\nfoo:out1 => bar\nfoo:out2? => baz"}
 
 
-def _runner(kind: str):
-    if kind == "thread":
-        return ThreadPoolTaskRunner(max_workers=4)
-    if kind == "process":
-        return ProcessPoolTaskRunner(max_workers=2)
-    from prefect_dask import DaskTaskRunner
-
-    return DaskTaskRunner(
-        cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True}
-    )
-
-
 @pytest.mark.parametrize("kind", ["thread", "process", "dask"])
 def test_an_emitted_output_starts_children_before_the_task_ends(kind, tmp_path, monkeypatch):
     monkeypatch.setenv(HANDSHAKE, str(tmp_path))
@@ -64,7 +51,7 @@ def test_an_emitted_output_starts_children_before_the_task_ends(kind, tmp_path, 
         outputs={"foo": {"out1": "first half written", "out2": "never sent"}},
         initial=1,
         final=2,
-        task_runner=_runner(kind),
+        task_runner=task_runner(kind, 2 if kind != "thread" else 4),
         name=f"outputs-{kind}",
         resume=False,
     )

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 from flowruns import log_messages, task_runs
-from handshake import HANDSHAKE, marker, wait_for
+from handshake import HANDSHAKE, marker, task_runner, wait_for
 from prefect import task
-from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
 
 from prefect_cycles import cycle, cyclic_flow
 
@@ -191,18 +190,6 @@ def member(point: int) -> None:
     mine.unlink()
 
 
-def _runner(kind: str):
-    if kind == "thread":
-        return ThreadPoolTaskRunner(max_workers=8)
-    if kind == "process":
-        return ProcessPoolTaskRunner(max_workers=4)
-    from prefect_dask import DaskTaskRunner
-
-    return DaskTaskRunner(
-        cluster_kwargs={"n_workers": 4, "threads_per_worker": 1, "processes": True}
-    )
-
-
 @pytest.mark.parametrize("kind", ["thread", "process", "dask"])
 def test_a_queue_limit_holds_in_every_task_runner(kind, tmp_path, monkeypatch):
     monkeypatch.setenv(HANDSHAKE, str(tmp_path))
@@ -213,7 +200,7 @@ def test_a_queue_limit_holds_in_every_task_runner(kind, tmp_path, monkeypatch):
         initial=1,
         final=6,
         runahead="P5",  # all six points ready at once: only the queue holds them
-        task_runner=_runner(kind),
+        task_runner=task_runner(kind, 4 if kind != "thread" else 8),
         name=f"queue-{kind}",
         resume=False,
     )
