@@ -322,8 +322,8 @@ def _lib_python(directory: Path) -> Iterator[None]:
             sys.path.remove(lib)
 
 
-def _template_line(exc: BaseException, source: str) -> tuple[str, int | None]:
-    """The file and line a rendering error happened at (innermost template frame)."""
+def _template_line(exc: BaseException, source: str) -> str:
+    """Where a rendering error happened, ``file, line N`` (innermost template frame)."""
     found: tuple[str, int | None] = (source, None)
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename == "<template>":
@@ -337,7 +337,8 @@ def _template_line(exc: BaseException, source: str) -> tuple[str, int | None]:
             and not frame.filename.endswith(".py")
         ):
             found = (frame.filename, frame.lineno)
-    return found
+    file, line = found
+    return file if line is None else f"{file}, line {line}"
 
 
 def _render_jinja2(
@@ -359,16 +360,14 @@ def _render_jinja2(
             where, f"Jinja2 syntax error: {exc.message}", "fix the template markup on that line"
         ) from None
     except TemplateAssertionError as exc:
-        file, line = _template_line(exc, source)
-        where = file if line is None else f"{file}, line {line}"
+        where = _template_line(exc, source)
         raise _fail(
             where,
             f"the template raised an error: {exc}",
             "set the template variables it checks (--set NAME=VALUE)",
         ) from None
     except jinja2.UndefinedError as exc:
-        file, line = _template_line(exc, source)
-        where = file if line is None else f"{file}, line {line}"
+        where = _template_line(exc, source)
         m = _UNDEFINED.search(str(exc))
         name = m.group(1) if m else None
         if name is not None:
@@ -380,8 +379,7 @@ def _render_jinja2(
             ) from None
         raise _fail(where, f"Jinja2 error: {exc}", "check the names used on that line") from None
     except Exception as exc:
-        file, line = _template_line(exc, source)
-        where = file if line is None else f"{file}, line {line}"
+        where = _template_line(exc, source)
         raise _fail(
             where,
             f"Jinja2 error: {type(exc).__name__}: {exc}",
