@@ -23,8 +23,9 @@ around the same function) start from.
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -57,6 +58,7 @@ from .refs import (
     xtrigger,
     xtriggers_in,
 )
+from .taskparams import TaskParameters, parse_params
 
 if TYPE_CHECKING:
     from prefect import Task
@@ -99,9 +101,13 @@ class Rule:
     outputs: tuple[tuple[str, str], ...] = ()
     completion: str | None = None
     clock_expire: str | None = None
+    #: Task parameters the task runs for in this rule (``params="m"``): (name, "" | "=2").
+    params: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         args = [repr(self.recurrence)]
+        if self.params:
+            args.append(f"params={','.join(p + how for p, how in self.params)!r}")
         if self.after is not None:
             args.append(f"after={str(self.after)!r}")
         if self.optional:
@@ -127,6 +133,7 @@ def cycle(
     outputs: object = None,
     completion: str | None = None,
     clock_expire: object = None,
+    params: object = None,
 ) -> Callable[[TaskT], TaskT]:
     """Put a Prefect task on ``recurrence`` (one graph section), after ``after``.
 
@@ -145,6 +152,13 @@ def cycle(
     others wait for with ``on(task, output="out1")``; ``completion="succeeded
     and (x or y)"`` is its completion expression; ``clock_expire="PT1H"`` makes
     an instance not started by point + offset expire instead of running.
+
+    ``params="member"`` runs the task once for each value of the task parameter
+    ``member`` (given to ``cyclic_flow(parameters=...)``), as Cylc's
+    ``model<member>``: its body receives the value as the argument ``member``,
+    and its task runs carry Cylc's expanded name (``model_member1[3]``).
+    ``params="m,n"`` (or ``["m", "n"]``) is the product, ``params="m=2"``
+    (or ``{"m": 2}``) one value. See docs/decorators.md.
     """
     if is_task(recurrence) or callable(recurrence):
         raise ValidationError(
@@ -160,7 +174,11 @@ def cycle(
             text=rec,
             fix="pass optional=True to make the task's success optional",
         )
-    rule = Rule(rec, after_, optional, *_run_settings(rec, outputs, completion, clock_expire))
+    where = f"@cycle({rec!r}, params=...)"
+    items = () if params is None else parse_params(params, where, offsets=False)
+    rule = Rule(
+        rec, after_, optional, *_run_settings(rec, outputs, completion, clock_expire), params=items
+    )
 
     def decorate(task: TaskT) -> TaskT:
         if not is_task(task):
@@ -190,7 +208,11 @@ def rules(task: object) -> list[Rule]:
 
 
 def task_map(*tasks: Task) -> dict[str, Task]:
-    """Name -> Prefect Task for ``tasks`` and every task their rules reference."""
+    """Name -> Prefect Task for ``tasks`` and every task their rules reference.
+
+    A parameterised task is listed under its own name; the workflow's
+    ``parameterised`` table maps each expanded name (``model_member1``) to it.
+    """
     return dict(_collect(tasks)[0])
 
 
@@ -202,15 +224,22 @@ def build_workflow(
     time_zone: str | None = None,
     name: str | None = None,
     outputs: Mapping[str, object] | None = None,
+    parameters: Mapping[str, str | Iterable[int | str]] | None = None,
+    parameter_templates: Mapping[str, str] | None = None,
 ) -> Workflow:
     """The workflow the rules on ``tasks`` (and the tasks they reference) describe.
 
     ``outputs`` declares custom outputs by task name, as ``@cycle(outputs=...)`` does.
+    ``parameters`` gives the values of task parameters (``{"member": range(1, 4)}``
+    or Cylc's ``{"member": "1..3"}``) and ``parameter_templates`` how a value is
+    written into a task name (Cylc's ``[[templates]]``, default ``_member%(member)d``
+    zero-padded to the widest value).
 
     As in Cylc, a task named without an offset in a rule runs on that rule's
     recurrence too, so it needs no ``@cycle`` of its own.
     """
     found, origin = _collect(tasks)
+    tp = _task_parameters(found, parameters, parameter_templates)
     wf = Workflow.create(
         initial,
         final,
@@ -220,42 +249,27 @@ def build_workflow(
     )
     for tname, declared in (outputs or {}).items():
         wf.declare_outputs(tname, declared, where="build_workflow(outputs=...)")
+    expanded: dict[str, str] = {}  # expanded name -> the task's own name
     for tname, task in found.items():
         for rule in _get_rules(task):
             with _located(f"{rule} on task {tname!r}"):
-                if rule.outputs:
-                    wf.declare_outputs(tname, dict(rule.outputs), where=str(rule))
-                if rule.completion:
-                    wf.set_completion(tname, rule.completion)
+                for name in _names_of(tp, tname, rule):
+                    if rule.outputs:
+                        wf.declare_outputs(name, dict(rule.outputs), where=str(rule))
+                    if rule.completion:
+                        wf.set_completion(name, rule.completion)
     edges: list[tuple[str, str, Condition | None, bool]] = []
-    for tname, task in found.items():
+    for base, task in found.items():
         for rule in _get_rules(task):
-            where = f"{rule} on task {tname!r}"
+            where = f"{rule} on task {base!r}"
+            if tp:
+                tp.check_body(base, task, where)
             with _located(where):
-                for rec in _split_recurrences(rule.recurrence):
-                    wf.sequence(rec)
-                    cond = _condition(rule.after, tname, rec, wf.cycling, where)
-                    if any(t.task == tname and t.offset is None for t in triggers(cond)):
-                        raise ValidationError(
-                            f"{where} makes {tname!r} wait for itself at the same point",
-                            task=tname,
-                            fix="wait for an earlier instance with previous() or on(task, '-P1')",
-                        )
-                    for x in xtriggers_in(rule.after):
-                        wf.add_xtrigger_call(
-                            tname, rec, x.label, x.func, x.args, x.kwargs, x.interval
-                        )
-                    for clock in clocks_in(rule.after):
-                        label = WALL_CLOCK if clock.offset == "PT0S" else str(clock)
-                        wf.add_clock_trigger(tname, rec, clock.offset, label=label)
-                    if rule.clock_expire is not None:
-                        wf.add_clock_expire(tname, rule.clock_expire)
-                    wf.use_output(tname, "succeeded", rule.optional, where)
-                    for trig in triggers(cond):
-                        wf.use_output(trig.task, trig.output, trig.optional, where)
-                    edges.append((rec, tname, cond, rule.optional))
-    declared = {t for _, t, _, _ in edges}
-    declared |= {g.task for _, _, c, _ in edges for g in triggers(c) if g.offset is None}
+                for tname, rule_after in _expansions(tp, base, rule, where, wf, expanded):
+                    _add_rule(wf, tname, rule, rule_after, where, edges)
+    declared = {expanded.get(t, t) for _, t, _, _ in edges}
+    for _, _, cond, _ in edges:
+        declared |= {expanded.get(g.task, g.task) for g in triggers(cond) if g.offset is None}
     for tname in found:
         if tname not in declared:
             raise ValidationError(
@@ -265,6 +279,10 @@ def build_workflow(
                 fix=f"put @cycle('P1') (or the recurrence it should run on) above @task "
                 f"on {tname}, or name it without an offset in some rule",
             )
+    for base in tp.of_task if tp else ():
+        if base not in {b for b, _ in wf.parameterised.values()}:
+            continue
+        tp.check_body(base, found[base], f"named with parameters in {origin[base]}")
     seen: set[tuple[str, str, Condition]] = set()
     for rec, tname, cond, optional in edges:
         if cond is None:
@@ -282,6 +300,114 @@ def build_workflow(
             record_outputs=False,
         )
     return wf
+
+
+def _add_rule(
+    wf: Workflow,
+    tname: str,
+    rule: Rule,
+    after: After | None,
+    where: str,
+    edges: list[tuple[str, str, Condition | None, bool]],
+) -> None:
+    """One rule (at one combination of parameter values) on each of its recurrences."""
+    for rec in _split_recurrences(rule.recurrence):
+        wf.sequence(rec)
+        cond = _condition(after, tname, rec, wf.cycling, where)
+        if any(t.task == tname and t.offset is None for t in triggers(cond)):
+            raise ValidationError(
+                f"{where} makes {tname!r} wait for itself at the same point",
+                task=tname,
+                fix="wait for an earlier instance with previous() or on(task, '-P1')",
+            )
+        for x in xtriggers_in(after):
+            wf.add_xtrigger_call(tname, rec, x.label, x.func, x.args, x.kwargs, x.interval)
+        for clock in clocks_in(after):
+            label = WALL_CLOCK if clock.offset == "PT0S" else str(clock)
+            wf.add_clock_trigger(tname, rec, clock.offset, label=label)
+        if rule.clock_expire is not None:
+            wf.add_clock_expire(tname, rule.clock_expire)
+        wf.use_output(tname, "succeeded", rule.optional, where)
+        for trig in triggers(cond):
+            wf.use_output(trig.task, trig.output, trig.optional, where)
+        edges.append((rec, tname, cond, rule.optional))
+
+
+def _task_parameters(
+    found: Mapping[str, Task],
+    parameters: Mapping[str, str | Iterable[int | str]] | None,
+    templates: Mapping[str, str] | None,
+) -> TaskParameters | None:
+    """The parameters of each task, from its rules' ``params=`` (else its references')."""
+    uses: dict[str, list[tuple[str, tuple[tuple[str, str], ...]]]] = {}
+    for tname, task in found.items():
+        for rule in _get_rules(task):
+            uses.setdefault(tname, []).append((f"{rule} on task {tname!r}", rule.params))
+    for tname, task in found.items():
+        for rule in _get_rules(task):
+            for ref in refs_in(rule.after):
+                other = tname if ref.task is None else task_name(ref.task) or ""
+                if ref.params is None or ref.task is None:
+                    continue
+                uses.setdefault(other, []).append(
+                    (f"{ref} in {rule} on task {tname!r}", ref.params)
+                )
+    named = any(items for u in uses.values() for _, items in u)
+    if not named and parameters is None and not templates:
+        return None
+    if named and not parameters:
+        where, tname = next((w, t) for t, u in uses.items() for w, items in u if items)
+        raise ValidationError(
+            f"{where} names task parameters, but no parameters were given",
+            task=tname,
+            fix="pass their values to cyclic_flow() or build_workflow(), e.g. "
+            "parameters={'member': range(1, 4)}",
+        )
+    return TaskParameters.create(parameters, templates, uses)
+
+
+def _names_of(tp: TaskParameters | None, tname: str, rule: Rule) -> list[str]:
+    """Every expanded name a rule's task stands for (itself without parameters)."""
+    if not tp or not rule.params:
+        return [tname]
+    return [name for name, _, _ in tp.expand(tname, rule.params, None, str(rule))]
+
+
+def _expansions(
+    tp: TaskParameters | None,
+    base: str,
+    rule: Rule,
+    where: str,
+    wf: Workflow,
+    expanded: dict[str, str],
+) -> list[tuple[str, After | None]]:
+    """A rule at each combination of the parameter values it names, recorded on ``wf``."""
+    if not tp:
+        return [(base, rule.after)]
+    out = []
+    for name, values, after in tp.expand(base, rule.params, rule.after, where):
+        if values:
+            wf.parameterised.setdefault(name, (base, values))
+            expanded[name] = base
+        for ref in refs_in(after):
+            _record_ref(tp, ref, wf, expanded)
+        out.append((name, after))
+    return out
+
+
+def _record_ref(tp: TaskParameters, ref: Ref, wf: Workflow, expanded: dict[str, str]) -> None:
+    """An expanded name in an after= (``model_member1``): which task and values run it."""
+    if not isinstance(ref.task, str) or ref.task in expanded:
+        return
+    for base, names in tp.of_task.items():
+        if not ref.task.startswith(base):
+            continue
+        for combo in itertools.product(*(tp.params.values[p] for p in names)):
+            values = dict(zip(names, combo, strict=True))
+            if tp.name(base, values, "") == ref.task:
+                wf.parameterised.setdefault(ref.task, (base, values))
+                expanded[ref.task] = base
+                return
 
 
 @contextmanager

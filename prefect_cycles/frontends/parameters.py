@@ -196,8 +196,24 @@ class Parameters:
                 )
         return cls(values, tmpl)
 
+    @classmethod
+    def from_python(
+        cls,
+        values: Mapping[str, str | Iterable[int | str]],
+        templates: Mapping[str, str] | None = None,
+    ) -> Parameters:
+        """From Python: ``{"m": "1..3"}`` (Cylc's text) or ``{"m": range(1, 4)}``."""
+        return cls.from_config(
+            {k: v if isinstance(v, str) else ", ".join(map(str, v)) for k, v in values.items()},
+            templates,
+        )
+
     def __bool__(self) -> bool:
         return any(self.values.values())
+
+    def write(self, name: str, value: ParamValue, where: str) -> str:
+        """How ``value`` of parameter ``name`` is written into a task name (its template)."""
+        return self._format(name, value, where)
 
     def _format(self, name: str, value: ParamValue, where: str) -> str:
         try:
@@ -439,15 +455,15 @@ class Parameters:
 
 
 def expand_graphs(
-    graph: Mapping[str, str], parameters: Mapping[str, str | Iterable[int | str]]
+    graph: Mapping[str, str],
+    parameters: Mapping[str, str | Iterable[int | str]],
+    templates: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, str], dict[str, tuple[str, dict[str, ParamValue]]]]:
     """Graph strings given in Python with parameters (``{"m": "1..3"}`` or ``{"m": range(3)}``).
 
     Returns the expanded graph and every expanded name with its base name and values.
     """
-    params = Parameters.from_config(
-        {k: v if isinstance(v, str) else ", ".join(map(str, v)) for k, v in parameters.items()}
-    )
+    params = Parameters.from_python(parameters, templates)
     out = {rec: params.expand_graph(text, f"graph {rec!r}") for rec, text in graph.items()}
     return out, params.names
 

@@ -11,6 +11,7 @@ how a decorator spells one.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -20,6 +21,8 @@ from ..errors import GraphSyntaxError, ValidationError
 from ..graph.model import TASK_NAME
 from ..graph.outputs import check_finish, output_name
 from .syntax import read_node
+
+_PARAM_NODE = re.compile(r"\A\s*([\w][\w\-+%@]*)<([^<>]*)>(.*)\Z", re.S)
 
 
 class _Combines:
@@ -52,16 +55,22 @@ class Ref(_Combines):
     offset: str | int | None = None
     output: str = "succeeded"
     optional: bool = False
+    #: Task parameters named (``foo<m-1>``): (name, "" | "-1" | "=2") items, or None
+    #: for the task's own parameters at the dependent's values.
+    params: tuple[tuple[str, str], ...] | None = None
 
     def __repr__(self) -> str:
         task = repr(self.task) if self.task is None or isinstance(self.task, str) else None
+        extra = "" if self.params is None else f", params={self.params!r}"
         return (
             f"Ref(task={task or f'<Task {task_name(self.task)!r}>'}, offset={self.offset!r}, "
-            f"output={self.output!r}, optional={self.optional!r})"
+            f"output={self.output!r}, optional={self.optional!r}{extra})"
         )
 
     def __str__(self) -> str:
         name = "<self>" if self.task is None else task_name(self.task)
+        if self.params is not None:
+            name = f"{name}<{','.join(p + how for p, how in self.params)}>"
         off = self.offset if self.offset is not None else ("-step" if self.task is None else None)
         s = name + (f"[{off}]" if off is not None else "")
         s += "" if self.output == "succeeded" else f":{self.output}"
@@ -101,12 +110,17 @@ def on(
     *,
     output: str = "succeeded",
     optional: bool = False,
+    params: object = None,
 ) -> Ref:
     """``task``'s ``output`` at ``offset``: the graph node ``task[offset]:output?``.
 
     ``task`` is a Prefect Task or a task name. ``offset`` is relative to the
     waiting task's point (``"-P1"``, ``"-PT6H"``, ``"+P1"``), to the initial
     point (``"^"``, ``"^+P1"``), or absolute (``3``, ``"20200101T00"``).
+    ``params`` names task parameters as Cylc writes them between ``<>``:
+    ``"m-1"`` (the previous value), ``"m=2"`` (one value), ``"m,n"``; without
+    it a parameterised task is waited for at the dependent's own values, or at
+    every value of a parameter the dependent lacks (see docs/decorators.md).
     """
     if isinstance(task, str):
         if not TASK_NAME.match(task.strip()):
@@ -124,7 +138,12 @@ def on(
         )
     out, opt = _output(output, task), _bool(optional, "on()")
     check_finish(task_name(task) or "", out, opt)
-    return Ref(task, _offset_arg(offset, "on()"), out, opt)
+    items = None
+    if params is not None:
+        from .taskparams import parse_params
+
+        items = parse_params(params, f"on({task_name(task)!r}, params=...)", offsets=True)
+    return Ref(task, _offset_arg(offset, "on()"), out, opt, items)
 
 
 def previous(
@@ -252,7 +271,14 @@ def _terms(values: tuple[object, ...], where: str) -> tuple[After, ...]:
 
 
 def _node_ref(text: str, where: str) -> Ref:
-    """A Ref from one graph node string, ``name[offset]:output?``, read as graph strings are."""
+    """A Ref from one graph node string, ``name<params>[offset]:output?``, as graphs read it."""
+    m = _PARAM_NODE.match(text)
+    if m is not None:
+        from .taskparams import parse_params
+
+        ref = _node_ref(m.group(1) + m.group(3), where)
+        items = parse_params(m.group(2), f"{where} node {text.strip()!r}", offsets=True)
+        return Ref(ref.task, ref.offset, ref.output, ref.optional, items)
     if any(c in text for c in "&|()="):
         raise GraphSyntaxError(
             f"{text!r} is not a task node",

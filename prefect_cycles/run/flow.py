@@ -160,6 +160,7 @@ def cyclic_flow(
     result_serializer: str | None = None,
     template_vars: Mapping[str, Any] | None = None,
     parameters: Mapping[str, str | Iterable[int | str]] | None = None,
+    parameter_templates: Mapping[str, str] | None = None,
     max_instances_per_run: int | None = DEFAULT_MAX_INSTANCES_PER_RUN,
     **flow_options: Unpack[FlowOptions],
 ) -> CyclicFlow:
@@ -208,12 +209,15 @@ def cyclic_flow(
 
     ``template_vars`` are the Jinja2 template variables of a templated
     ``cylc`` file (Cylc's ``--set``; they win over its rose-suite.conf).
-    ``parameters`` are Cylc task parameters for a ``graph`` (``{"member":
-    "1..3"}`` or ``{"member": range(1, 4)}``; a flow.cylc has its own
-    ``[task parameters]``). A task written ``model<member>`` is run by the
-    one Prefect task ``model`` for every value, as Cylc's expanded names
-    (``model_member1``...); its body gets the value as the argument of the
-    same name (``member``) when it declares one.
+    ``parameters`` are Cylc task parameters for a ``graph`` or for ``@cycle``
+    rules (``{"member": "1..3"}`` or ``{"member": range(1, 4)}``; a flow.cylc
+    has its own ``[task parameters]``), ``parameter_templates`` how values are
+    written into names (``{"member": "_mem%(member)02d"}``). A task written
+    ``model<member>``, or decorated ``@cycle("P1", params="member")``, is run
+    by the one Prefect task ``model`` for every value, as Cylc's expanded
+    names (``model_member1``...); its body gets the value as the argument of
+    the same name (``member``): in a graph when it declares one, and a
+    decorated task must.
     ``max_instances_per_run`` bounds one flow run: a call runs the cycling as a
     chain of flow runs of at most that many instances each (whole points), each
     handing over to the next, with results and a progress record kept beside
@@ -241,7 +245,7 @@ def cyclic_flow(
                 "template_vars= are for a templated flow.cylc, given with cylc=",
                 fix="pass cylc='path/to/flow.cylc', or drop template_vars=",
             )
-        if parameters is not None and graph is None:
+        if (parameters is not None or parameter_templates is not None) and graph is None:
             raise CycleError(
                 "parameters= are for graph= strings; a flow.cylc has [task parameters]",
                 fix="put them under [task parameters] in the flow.cylc, or drop parameters=",
@@ -250,7 +254,7 @@ def cyclic_flow(
         if graph is not None and parameters:
             from ..frontends.parameters import expand_graphs
 
-            graph, names = expand_graphs(graph, parameters)
+            graph, names = expand_graphs(graph, parameters, parameter_templates)
         workflow, notices = _from_text(
             graph,
             cylc,
@@ -282,8 +286,10 @@ def cyclic_flow(
             time_zone=time_zone,
             name=name,
             outputs=outputs,
+            parameters=parameters,
+            parameter_templates=parameter_templates,
         )
-        impls = task_map(*tasks)
+        impls = _parameterised_impls(workflow, task_map(*tasks))
         notices = []
     apply_run_settings(workflow, completion, clock_expire, queues)
     _check_implementations(workflow, impls)
