@@ -18,7 +18,8 @@ from metomi.isodatetime.exceptions import IsodatetimeError
 from metomi.isodatetime.parsers import DurationParser, TimePointParser
 
 from ..errors import PointError
-from .points import CALENDARS, INT_POINT, Cycling, Interval, Point, use_calendar
+from .calendars import CALENDARS, use_calendar
+from .points import INT_POINT, Cycling, Interval, Point
 
 #: Cylc 8's default date-time point format, before the time zone suffix.
 CYLC_POINT_FORMAT = "CCYYMMDDThhmm"

@@ -35,7 +35,7 @@ import re
 from abc import ABC, abstractmethod
 from typing import TypeAlias
 
-from metomi.isodatetime.data import Calendar, Duration, TimePoint
+from metomi.isodatetime.data import Duration, TimePoint
 
 from ..errors import PointError
 
@@ -45,22 +45,6 @@ Interval: TypeAlias = "int | Duration"
 _INT_INTERVAL = re.compile(r"^([+-]?)P(\d+)$")
 INT_POINT = re.compile(r"^[+-]?\d+$")
 _INT_RELATIVE = re.compile(r"^([+-])P(\d+)$")
-
-#: The calendars of Cylc's ``cycling mode`` (metomi-isodatetime's modes).
-CALENDARS = ("gregorian", "360day", "365day", "366day")
-
-
-def use_calendar(mode: str) -> None:
-    """Make ``mode`` metomi-isodatetime's calendar.
-
-    isodatetime keeps one calendar for the whole process (Cylc sets it once
-    per scheduler), so every date-time operation of a workflow sets its own
-    first: workflows of two calendars work one after the other in a process,
-    not at the same moment in two threads.
-    """
-    cal = Calendar.default()
-    if cal.mode != mode:
-        cal.set_mode(mode)
 
 
 # Cylc reads a truncated point it cannot parse as written by prefixing the
