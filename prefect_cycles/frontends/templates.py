@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import os
 import re
 import sys
+import threading
 import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -279,10 +281,8 @@ def _environment(directory: Path) -> Any:
     for namespace in ("filters", "tests", "globals"):
         folder = directory / f"Jinja2{namespace.capitalize()}"
         if folder.is_dir():
-            sys.path.insert(1, str(folder.resolve()))
             for file in sorted(folder.glob("*.py")):
-                module = importlib.import_module(file.stem)
-                getattr(env, namespace)[file.stem] = getattr(module, file.stem)
+                getattr(env, namespace)[file.stem] = getattr(_load_module(file), file.stem)
     env.globals["environ"] = os.environ
     env.globals["raise"] = _raise
     env.globals["assert"] = _assert
@@ -296,14 +296,46 @@ def _environment(directory: Path) -> Any:
     return env
 
 
+def _load_module(file: Path) -> Any:
+    """A ``Jinja2Filters/name.py`` of this workflow, loaded from its file.
+
+    Cylc imports it by name from ``sys.path``; by file, two workflows whose
+    filters share a name each get their own (sibling modules still import:
+    its folder is on ``sys.path`` while it loads).
+    """
+    folder = str(file.parent.resolve())
+    name = f"_prefect_cycles_jinja2_{abs(hash(str(file.resolve())))}_{file.stem}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(1, folder)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        if folder in sys.path:
+            sys.path.remove(folder)
+    return module
+
+
+#: One render at a time in the process: the working directory and ``sys.path`` are the
+#: process's, so a render in another thread waits rather than sees this workflow's.
+_RENDERING = threading.RLock()
+
+
 @contextmanager
 def _lib_python(directory: Path) -> Iterator[None]:
     """As Cylc does for templates: the workflow's ``lib/python`` on ``sys.path``, and the
     workflow directory as the working directory (templates open files by relative path).
 
-    The working directory is the process's: rendering two workflows in two threads at
-    once is not supported (Cylc renders one at a time too).
+    Both belong to the process, so renders take turns (:data:`_RENDERING`): two
+    workflows rendered in two threads each see their own directory.
     """
+    with _RENDERING, _in_directory(directory):
+        yield
+
+
+@contextmanager
+def _in_directory(directory: Path) -> Iterator[None]:
     lib = str((directory / "lib" / "python").resolve())
     added = (directory / "lib" / "python").is_dir() and lib not in sys.path
     if added:
