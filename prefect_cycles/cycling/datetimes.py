@@ -20,6 +20,7 @@ from metomi.isodatetime.parsers import DurationParser, TimePointParser
 from ..errors import PointError
 from .calendars import CALENDARS, use_calendar
 from .points import INT_POINT, Cycling, Interval, Point
+from .truncation import add_truncated
 
 #: Cylc 8's default date-time point format, before the time zone suffix.
 CYLC_POINT_FORMAT = "CCYYMMDDThhmm"
@@ -245,7 +246,7 @@ class DateTimeCycling(Cycling):
                         text=raw,
                         fix="write a full date-time",
                     )
-                tp = _checked_sum(lambda: tp + context, raw)
+                tp = _checked_sum(lambda: add_truncated(context, tp), raw)
             point = tp
         for off in offsets:
             point = _checked_sum(lambda p=point, o=off: p + o, raw)

@@ -20,6 +20,7 @@ from .forms import (
 )
 from .minutes import Minutes
 from .sequence import Arith, ArithSequence, Exclusions, Sequence, Walk, WalkSequence
+from .truncation import add_truncated
 
 Form = Literal["forward", "backward", "span"]
 
@@ -194,7 +195,7 @@ def _complete(
         if point.truncated:
             if context is None:
                 raise NeedsFinal() if end else Bad(f"{point} has nothing to be relative to")
-            point = point + context
+            point = add_truncated(context, point)
         for off in offsets:
             point = point + off
     except Bad:

@@ -26,6 +26,7 @@ from metomi.isodatetime.data import Duration, TimePoint
 from metomi.isodatetime.parsers import DurationParser
 
 from ..errors import PointError
+from .truncation import add_truncated
 
 if TYPE_CHECKING:
     from .datetimes import DateTimeCycling
@@ -107,7 +108,7 @@ def resolve_wall_clock(text: str, cycling: DateTimeCycling, now: TimePoint | Non
     elif offset_only:
         point, offset = here, value
     else:
-        point = here + truncated
+        point = add_truncated(here, truncated)
     if offset:
         try:
             point += DurationParser().parse(offset.replace("+", ""))
@@ -139,7 +140,7 @@ def _prev_next(
             parsed = cycling.parse_time(item.strip(), truncated=False)
         except PointError:
             raise
-        candidate = parsed + now
+        candidate = add_truncated(now, parsed)
         if direction == "previous":
             unit = parsed.get_smallest_missing_property_name() or "minute_of_hour"
             candidate -= DurationParser().parse(_GO_BACK[unit])
