@@ -70,7 +70,7 @@ def calendar_mode() -> str:
 def _install() -> None:
     if not isinstance(_data.CALENDAR, _ContextCalendar):
         proxy = _ContextCalendar()
-        _data.CALENDAR = proxy  # type: ignore[assignment]
+        _data.CALENDAR = proxy
         _Calendar._DEFAULT = proxy
 
 

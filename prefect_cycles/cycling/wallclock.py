@@ -108,6 +108,7 @@ def resolve_wall_clock(text: str, cycling: DateTimeCycling, now: TimePoint | Non
     elif offset_only:
         point, offset = here, value
     else:
+        assert truncated is not None
         point = add_truncated(here, truncated)
     if offset:
         try:

@@ -279,10 +279,11 @@ def build_workflow(
                 fix=f"put @cycle('P1') (or the recurrence it should run on) above @task "
                 f"on {tname}, or name it without an offset in some rule",
             )
-    for base in tp.of_task if tp else ():
-        if base not in {b for b, _ in wf.parameterised.values()}:
-            continue
-        tp.check_body(base, found[base], f"named with parameters in {origin[base]}")
+    if tp:
+        run_by = {b for b, _ in wf.parameterised.values()}
+        for base in tp.of_task:
+            if base in run_by:
+                tp.check_body(base, found[base], f"named with parameters in {origin[base]}")
     seen: set[tuple[str, str, Condition]] = set()
     for rec, tname, cond, optional in edges:
         if cond is None:

@@ -180,7 +180,7 @@ class TaskParameters:
             key = f"{name} <- {new_after}"
             if key not in seen:
                 seen.add(key)
-                out.append((name, values, new_after))  # type: ignore[arg-type]
+                out.append((name, values, new_after))
         return out
 
     def _items(self, ref: Ref, target: str, own: tuple[ParamItem, ...]) -> tuple[ParamItem, ...]:
