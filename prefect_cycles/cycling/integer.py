@@ -49,9 +49,11 @@ def _integer_arith(
     if found is None:
         raise Bad(f"{expr!r} is not an integer recurrence", INTEGER_HINT)
     g, form = found
-    reps = int(g["reps"]) if g.get("reps") else None
+    reps_text = g.get("reps")
+    reps = int(reps_text) if reps_text else None
     start_text, end_text, step_text = g.get("start") or None, g.get("end") or None, g.get("step")
     start = ctx_start if start_text is None else _int_point(start_text, ctx_start)
+    stop: int | None
     if end_text is not None:
         stop = _int_point(end_text, ctx_stop)
     else:

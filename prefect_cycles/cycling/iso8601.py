@@ -97,7 +97,8 @@ def _datetime_recurrence(
     if found is None:
         raise Bad(f"{expr!r} is not a date-time recurrence", DATETIME_HINT)
     g, form = found
-    reps = int(g["reps"]) if g.get("reps") else None
+    reps_text = g.get("reps")
+    reps = int(reps_text) if reps_text else None
     start_raw, start_offsets = _datetime_part(g.get("start"), cyc, ctx_start, form != "backward")
     end_raw, end_offsets = _datetime_part(g.get("end"), cyc, ctx_end, form != "forward", end=True)
     step_text = g.get("step")

@@ -318,7 +318,7 @@ class IntSequence(ArithSequence):
         if not self._plain:
             return self._first(at_or_after)  # type: ignore[arg-type]
         head = self._head
-        if head is None or at_or_after <= head:  # type: ignore[operator]
+        if head is None or at_or_after <= head:
             return head
         step = self._base.step
         if step == 0:
@@ -327,7 +327,7 @@ class IntSequence(ArithSequence):
         return c if self._tail is None or c <= self._tail else None
 
     def next_point(self, point: Point) -> Point | None:
-        return self.first_point(point + 1)  # type: ignore[operator]
+        return self.first_point(point + 1)
 
     def prev_point(self, point: Point) -> Point | None:
         return self._last(point - 1)  # type: ignore[operator]

@@ -240,13 +240,9 @@ def build_workflow(
     """
     found, origin = _collect(tasks)
     tp = _task_parameters(found, parameters, parameter_templates)
-    wf = Workflow.create(
-        initial,
-        final,
-        time_zone=time_zone,
-        runahead=runahead,
-        **({"name": name} if name is not None else {}),
-    )
+    wf = Workflow.create(initial, final, time_zone=time_zone, runahead=runahead)
+    if name is not None:
+        wf.name = name
     for tname, declared in (outputs or {}).items():
         wf.declare_outputs(tname, declared, where="build_workflow(outputs=...)")
     expanded: dict[str, str] = {}  # expanded name -> the task's own name
@@ -508,13 +504,13 @@ def _condition(
         if after.task is None and offset is None:
             offset = _step_back(recurrence, cycling, where)
         return Trigger(name, _offset(offset, cycling, name), after.output, after.optional)
-    terms = []
+    terms: list[Condition] = []
     for term in after.terms:
         cond = _condition(term, target, recurrence, cycling, where)
         if cond is None:
             continue
         same = AllOf if isinstance(after, AllRefs) else AnyOf
-        terms.extend(cond.terms if isinstance(cond, same) else (cond,))  # type: ignore[union-attr]
+        terms.extend(cond.terms if isinstance(cond, same) else (cond,))
     if not terms:
         return None
     if len(terms) == 1:
@@ -536,7 +532,7 @@ def _step_back(recurrence: str, cycling: Cycling, where: str) -> str:
             return "-PT1H"
         if re.match(r"^\+?P", last) and cycling.is_interval(last):
             step = cycling.interval(last)
-            if step > cycling.zero():  # type: ignore[operator]
+            if step > cycling.zero():
                 return "-" + last.lstrip("+")
     example = "P1" if cycling.mode == "integer" else "PT6H"
     raise GraphSyntaxError(

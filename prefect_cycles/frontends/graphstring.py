@@ -182,6 +182,7 @@ class _Reader:
                 "wall_clock(offset=PT1H), or use @wall_clock (no offset, needs no declaration)",
                 task=task,
             )
+        offset: str | None
         if isinstance(declared, WallClock):
             offset = declared.offset
         else:
@@ -297,10 +298,10 @@ class _Reader:
                         continue
                     self._check_self_edge(pair, where)
                     self.pairs.append(pair)
-        for pair, last in offset_rights:
+        for pair, at_end in offset_rights:
             where.line = pair.line
             text = str(pair.right.node)
-            if last and text not in left_texts:
+            if at_end and text not in left_texts:
                 raise where.error(
                     f"cycle offset only on the right of '=>': {pair.left} => {text}",
                     "put the offset on the left, e.g. write 'a => b[-P1]' as "
@@ -401,7 +402,9 @@ class _Reader:
 
 def _split_recurrences(key: str) -> list[str]:
     """Split a section key at commas outside parentheses (``P1!(3,5)`` stays whole)."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in key:
         if ch == "(":
             depth += 1

@@ -14,7 +14,7 @@ import datetime as _dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 from ..cycling.clock import parse_offset
 from ..errors import GraphSyntaxError, ValidationError
@@ -23,6 +23,11 @@ from ..graph.outputs import check_finish, output_name
 from .syntax import read_node
 
 _PARAM_NODE = re.compile(r"\A\s*([\w][\w\-+%@]*)<([^<>]*)>(.*)\Z", re.S)
+
+if TYPE_CHECKING:
+    from prefect.flows import Flow
+    from prefect.tasks import Task
+    from typing_extensions import TypeIs
 
 
 class _Combines:
@@ -51,7 +56,7 @@ class Ref(_Combines):
     task itself, None means one step back along the rule's recurrence.
     """
 
-    task: Any = None
+    task: Task[..., Any] | str | None = None
     offset: str | int | None = None
     output: str = "succeeded"
     optional: bool = False
@@ -68,11 +73,11 @@ class Ref(_Combines):
         )
 
     def __str__(self) -> str:
-        name = "<self>" if self.task is None else task_name(self.task)
+        name = "<self>" if self.task is None else task_name(self.task) or repr(self.task)
         if self.params is not None:
             name = f"{name}<{','.join(p + how for p, how in self.params)}>"
         off = self.offset if self.offset is not None else ("-step" if self.task is None else None)
-        s = name + (f"[{off}]" if off is not None else "")
+        s = name if off is None else f"{name}[{off}]"
         s += "" if self.output == "succeeded" else f":{self.output}"
         return s + ("?" if self.optional else "")
 
@@ -187,7 +192,7 @@ def any_of(*terms: object) -> AnyRefs:
     Cylc, a clock trigger always holds; join it with ``&`` instead.
     """
     found = _terms(terms, "any_of()")
-    clock = next(iter(clocks_in(AnyRefs(found))), None)
+    clock: WallClock | XTriggerRef | None = next(iter(clocks_in(AnyRefs(found))), None)
     clock = clock or next(iter(xtriggers_in(AnyRefs(found))), None)
     if clock is not None:
         raise ValidationError(
@@ -218,7 +223,7 @@ def point_text(point: object) -> str:
 
 def _offset_arg(offset: object, where: str) -> str | int | None:
     if offset is None or (isinstance(offset, int) and not isinstance(offset, bool)):
-        return offset  # type: ignore[return-value]
+        return offset
     if isinstance(offset, (_dt.datetime, _dt.date)):
         return point_text(offset)
     if isinstance(offset, str) and offset.strip():
@@ -308,18 +313,22 @@ def clocks_in(after: After | None) -> Iterator[WallClock]:
             yield from clocks_in(term)
 
 
-def is_task(obj: object) -> bool:
+def is_task(obj: object) -> TypeIs[Task[..., Any]]:
     from prefect.tasks import Task
 
     return isinstance(obj, Task)
 
 
-def is_flow(obj: object) -> bool:
+def is_flow(obj: object) -> TypeIs[Flow[..., Any]]:
     from prefect.flows import Flow
 
     return isinstance(obj, Flow)
 
 
+@overload
+def task_name(task: Task[..., Any] | str) -> str: ...
+@overload
+def task_name(task: object) -> str | None: ...
 def task_name(task: object) -> str | None:
     if task is None or isinstance(task, str):
         return task

@@ -35,12 +35,13 @@ from typing import Any
 from prefect import Task
 from prefect.context import TaskRunContext
 from prefect.futures import PrefectFuture
-from prefect.results import ResultStore, get_result_store
+from prefect.results import ResultStore
 from prefect.states import State
 from prefect.transactions import Transaction, get_transaction
 
 from ..graph.model import Workflow
 from ..graph.unroll import Instance
+from .resume import task_result_store
 from .scheduler import Scheduler
 
 __all__ = ["OutputWatch", "emit_output", "output_key", "record_outputs"]
@@ -137,7 +138,7 @@ class OutputWatch:
     def _store(self, task: str) -> ResultStore:
         store = self._stores.get(task)
         if store is None:
-            store = self._stores[task] = get_result_store().update_for_task(self._impls[task])
+            store = self._stores[task] = task_result_store(self._impls[task])
         return store
 
     def watching(self, in_flight: Mapping[Instance, PrefectFuture]) -> bool:

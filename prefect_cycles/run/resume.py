@@ -24,7 +24,7 @@ import inspect
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from prefect import Task
 from prefect.cache_policies import TASK_SOURCE, CachePolicy
@@ -270,7 +270,20 @@ class Resume:
 
     def store_for(self, variant: Task) -> ResultStore:
         """The result store the variant's runs write to, for reading markers back."""
-        return cast(ResultStore, get_result_store().update_for_task(variant))  # sync here
+        return task_result_store(variant)
+
+
+def task_result_store(task: Task) -> ResultStore:
+    """The result store ``task``'s runs write to in this flow run (read synchronously).
+
+    Prefect's ``update_for_task`` hands back a coroutine when called from async code; the
+    cyclic flow's loop is synchronous, so that would be a bug here, not a case to await.
+    """
+    store = get_result_store().update_for_task(task)
+    if not isinstance(store, ResultStore):
+        store.close()
+        raise RuntimeError(f"the result store of {task.name!r} was asked for from async code")
+    return store
 
 
 def stopped_when_cached(state: State, store: ResultStore) -> bool:

@@ -86,7 +86,7 @@ def workflow_state(
             f"workflow_state({workflow_task_id!r}, offset={offset!r}): offsets are not supported",
             fix="write the point itself in the ID, or add a task with that offset",
         )
-    task, _, output = task_out.partition(":")
+    task, _colon, output = task_out.partition(":")
     output = output or "succeeded"
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..graph.conditions import ClockTrigger
 from ..graph.model import Workflow
 from ..graph.unroll import Instance, Unroller, evaluate, needs, no_gc, unroll
+from ..graph.xtrigger import XTrigger
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -75,9 +76,9 @@ def _add_xtriggers(
     fmt = workflow.fmt
     seen: set[tuple[Instance, Instance]] = set()
     for inst in list(runs):
-        for trig in (*clocks(inst), *workflow.xtriggers_for(inst.task, inst.point)):
-            if not getattr(trig, "drawn", True):  # function xtriggers are always drawn
-                continue
+        drawn: list[ClockTrigger | XTrigger] = [t for t in clocks(inst) if t.drawn]
+        drawn += workflow.xtriggers_for(inst.task, inst.point)  # always drawn
+        for trig in drawn:
             node = Instance(f"@{trig.label}", inst.point)
             if node not in ids:
                 ids[node] = f"{fmt(inst.point)}/@{trig.label}"
