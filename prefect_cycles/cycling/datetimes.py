@@ -249,7 +249,7 @@ class DateTimeCycling(Cycling):
                 tp = _checked_sum(lambda: add_truncated(context, tp), raw)
             point = tp
         for off in offsets:
-            point = _checked_sum(lambda p=point, o=off: p + o, raw)
+            point = _checked_add(point, off, raw)
         return self._normalise(point)
 
     def earliest(self, raw: str, context: TimePoint | None) -> str:
@@ -281,22 +281,22 @@ class DateTimeCycling(Cycling):
             return self.point(value)
         text = value.strip()
         parts = [p for p in re.split(r"([+-])", text) if p.strip()]
-        sign, point = 1, initial
+        sign, point = 1, _time_point(initial)
         try:
             for part in parts:
                 if part in "+-":
                     sign = -1 if part == "-" else 1
                     continue
                 dur = self._durations.parse(part.strip())
-                point = _checked_sum(lambda p=point, d=dur * sign: p + d, text)
+                point = _checked_add(point, dur * sign, text)
                 sign = 1
         except PointError:
             raise
         except Exception:  # not a chain of durations: a point, maybe with offsets
-            tp = self.expression(text.replace(" ", ""), initial)  # type: ignore[arg-type]
+            tp = self.expression(text.replace(" ", ""), _time_point(initial))
             assert tp is not None
             return tp
-        return self._normalise(point)  # type: ignore[arg-type]
+        return self._normalise(point)
 
     # -- intervals ----------------------------------------------------------------
 
@@ -325,7 +325,7 @@ class DateTimeCycling(Cycling):
     def format(self, point: Point) -> str:
         use_calendar(self.calendar)
         try:
-            return self._dumper.dump(point, self.point_format)  # type: ignore[arg-type]
+            return self._dumper.dump(_time_point(point), self.point_format)
         except (IsodatetimeError, ValueError, OverflowError):
             year = getattr(point, "year", "?")
             raise PointError(
@@ -337,15 +337,15 @@ class DateTimeCycling(Cycling):
 
     def add(self, point: Point, interval: Interval) -> Point:
         use_calendar(self.calendar)
-        return point + interval  # type: ignore[operator]
+        return _time_point(point) + _duration(interval)
 
     def sub(self, point: Point, interval: Interval) -> Point:
         use_calendar(self.calendar)
-        return point - interval  # type: ignore[operator]
+        return _time_point(point) - _duration(interval)
 
     def format_full(self, point: Point) -> str:
         """A point in the full form it is read in (minutes and zone), whatever the point format."""
-        return self._dumper.dump(point, self.dump_format)  # type: ignore[arg-type]
+        return self._dumper.dump(_time_point(point), self.dump_format)
 
     def format_interval(self, interval: Interval) -> str:
         return str(interval)
@@ -407,6 +407,31 @@ def whole_minutes(dur: Duration) -> bool:
         + (dur.seconds or 0)
     )
     return math.isclose(seconds / 60, round(seconds / 60), abs_tol=1e-6)
+
+
+def _time_point(point: Point) -> TimePoint:
+    """``point`` as a date-time; an integer point here is a mix-up of two cyclings."""
+    if not isinstance(point, TimePoint):
+        raise PointError(
+            f"{point!r} is an integer cycle point, but this workflow cycles in date-times",
+            fix="give date-time points such as 20200101T00Z",
+        )
+    return point
+
+
+def _duration(interval: Interval) -> Duration:
+    """``interval`` as a duration; an integer here is a mix-up of two cyclings."""
+    if not isinstance(interval, Duration):
+        raise PointError(
+            f"{interval!r} is an integer interval, but this workflow cycles in date-times",
+            fix="give durations such as PT6H",
+        )
+    return interval
+
+
+def _checked_add(point: TimePoint, offset: Duration, text: str) -> TimePoint:
+    """``point + offset``, its failures a PointError on ``text``."""
+    return _checked_sum(lambda: point + offset, text)
 
 
 def _checked_sum(add: Callable[[], TimePoint], text: str) -> TimePoint:

@@ -61,7 +61,7 @@ def _final_point(text: str, initial: Point, cycling: Cycling) -> Point:
     _point_text(text, "final cycle point")
     if isinstance(cycling, IntegerCycling):
         if "P" in text:
-            return initial + cycling.interval(text.replace(" ", ""))  # type: ignore[operator]
+            return cycling.add(initial, cycling.interval(text.replace(" ", "")))
         return cycling.point(text)
     tokens = [t for part in text.split() for t in re.split(r"(?=[+-]P)", part) if t]
     if not tokens:

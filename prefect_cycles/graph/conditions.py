@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Generic, Literal, TypeAlias, TypeVar
 
 from ..cycling.clock import WALL_CLOCK
 from ..cycling.points import Cycling, Interval, Point
@@ -82,30 +82,45 @@ class Trigger:
         return s
 
 
+#: What a tree of conditions holds at its leaves: a :class:`Trigger` in a workflow's
+#: dependencies, a concrete need (:class:`~.unroll.Need`) once unrolled at a point.
+Leaf = TypeVar("Leaf", covariant=True)
+
+
 @dataclass(frozen=True)
-class AllOf:
+class AllOf(Generic[Leaf]):
     """Every term must hold (``&``)."""
 
-    terms: tuple[Condition, ...]
+    terms: tuple[Tree[Leaf], ...]
 
     def __str__(self) -> str:
         return " & ".join(_paren(t) for t in self.terms)
 
 
 @dataclass(frozen=True)
-class AnyOf:
+class AnyOf(Generic[Leaf]):
     """At least one term must hold (``|``)."""
 
-    terms: tuple[Condition, ...]
+    terms: tuple[Tree[Leaf], ...]
 
     def __str__(self) -> str:
         return " | ".join(_paren(t) for t in self.terms)
 
 
-Condition: TypeAlias = "Trigger | AllOf | AnyOf"
+#: A leaf, or every / any of a tuple of trees.
+Tree: TypeAlias = "Leaf | AllOf[Leaf] | AnyOf[Leaf]"
+#: A dependency's condition as written: a tree of triggers.
+Condition: TypeAlias = "Tree[Trigger]"
 
 
-def _paren(c: Condition) -> str:
+def combine(like: AllOf[object] | AnyOf[object], terms: tuple[Tree[Leaf], ...]) -> Tree[Leaf]:
+    """``terms`` joined by the same operator as ``like`` (one term stands alone)."""
+    if len(terms) == 1:
+        return terms[0]
+    return AllOf(terms) if isinstance(like, AllOf) else AnyOf(terms)
+
+
+def _paren(c: Tree[Leaf]) -> str:
     return f"({c})" if isinstance(c, (AllOf, AnyOf)) else str(c)
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
+from typing import overload
 
 from ..cycling.clock import WALL_CLOCK, clock_time, parse_offset
 from ..cycling.points import Cycling, Interval, Point, cycling_for
 from ..cycling.recurrence import Sequence, parse_recurrence
 from ..errors import GraphSyntaxError, PointError, ValidationError
-from .conditions import ClockTrigger, Condition, Dependency, Trigger, triggers
+from .conditions import AllOf, AnyOf, ClockTrigger, Condition, Dependency, Trigger, triggers
 from .outputs import OUTPUT_ALIASES as OUTPUT_ALIASES
 from .outputs import OUTPUTS as OUTPUTS
 from .outputs import Outputs
@@ -213,6 +214,12 @@ class Workflow:
         self.add_task(task)
         self.use_output(task, output, optional and output != "finished", where)
 
+    @overload
+    def settle(self, condition: Condition) -> Condition: ...
+    @overload
+    def settle(self, condition: None) -> None: ...
+    @overload
+    def settle(self, condition: Condition | None) -> Condition | None: ...
     def settle(self, condition: Condition | None) -> Condition | None:
         """``condition`` with each trigger optional exactly when the workflow's uses make it so."""
         if condition is None:
@@ -221,7 +228,8 @@ class Workflow:
             return replace(
                 condition, optional=self.outputs.optional(condition.task, condition.output)
             )
-        return type(condition)(tuple(self.settle(t) for t in condition.terms))  # type: ignore[misc]
+        terms = tuple(self.settle(t) for t in condition.terms)
+        return AllOf(terms) if isinstance(condition, AllOf) else AnyOf(terms)
 
     def add_suicide(
         self, recurrence: str, target: str, condition: Condition, source: str = ""

@@ -24,7 +24,7 @@ import datetime as dt
 import gc
 import graphlib
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 
@@ -32,7 +32,7 @@ from ..cycling.clock import clock_time, parse_offset
 from ..cycling.points import Point
 from ..cycling.recurrence import Sequence
 from ..errors import CyclicDependencyError, ValidationError
-from .conditions import AllOf, AnyOf, ClockTrigger, Condition, Trigger, triggers
+from .conditions import AllOf, AnyOf, ClockTrigger, Condition, Tree, Trigger, combine, triggers
 from .model import Workflow
 
 if TYPE_CHECKING:
@@ -58,8 +58,8 @@ class Need(NamedTuple):
     trigger: Trigger | None = None
 
 
-#: A concrete prerequisite expression: a Need, or AllOf/AnyOf of expressions.
-Expr: TypeAlias = "Need | AllOf | AnyOf"
+#: A concrete prerequisite expression: a tree of Needs under AllOf/AnyOf.
+Expr: TypeAlias = "Tree[Need]"
 
 
 def needs(expr: Expr | None) -> Iterator[Need]:
@@ -73,7 +73,7 @@ def needs(expr: Expr | None) -> Iterator[Need]:
             yield from needs(term)
 
 
-def evaluate(expr: Expr | None, value) -> bool:
+def evaluate(expr: Expr | None, value: Callable[[Need], object]) -> bool:
     """Whether ``expr`` holds when each Need's truth is ``value(need)``."""
     if expr is None:
         return True
@@ -290,9 +290,7 @@ class Unroller:
         kept = [e for e in (self._concrete(t, point) for t in cond.terms) if e is not None]
         if not kept:
             return None
-        if len(kept) == 1:
-            return kept[0]
-        return type(cond)(tuple(kept))
+        return combine(cond, tuple(kept))
 
     # -- the clock ----------------------------------------------------------------------
 

@@ -669,8 +669,7 @@ class Scheduler:
         if not isinstance(expr, AllOf):
             return evaluate(expr, self._met)
         terms, i = expr.terms, rec.cursor
-        # an AllOf of an instance's needs holds Needs, though the model types it for Triggers
-        while i < len(terms) and evaluate(terms[i], self._met):  # type: ignore[arg-type]
+        while i < len(terms) and evaluate(terms[i], self._met):
             i += 1
         rec.cursor = i
         return i == len(terms)

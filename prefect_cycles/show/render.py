@@ -24,12 +24,13 @@ import itertools
 import shutil
 import textwrap
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..cycling.clock import clock_time, parse_offset
 from ..cycling.points import Point
-from ..graph.conditions import AllOf, AnyOf, ClockTrigger, Trigger, triggers
+from ..graph.conditions import AllOf, AnyOf, ClockTrigger, Condition, Trigger, triggers
 from ..graph.model import Workflow
 from ..graph.unroll import Expr, Instance, Need, Unroller, unroll
 from .dot import run_dot, to_dot
@@ -130,7 +131,7 @@ class Picture:
     def _repr_markdown_(self) -> str:
         return str(self.render("markdown"))
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         bundle = {"text/plain": self.text, "text/markdown": self._repr_markdown_()}
         if shutil.which("dot"):
             bundle["image/svg+xml"] = self.svg()
@@ -329,7 +330,7 @@ def window_text(g: nx.DiGraph, workflow: Workflow, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _expr_text(expr: Expr, point: Point, fmt: Any, top: bool = False) -> str:
+def _expr_text(expr: Expr, point: Point, fmt: Callable[[Point], str], top: bool = False) -> str:
     if isinstance(expr, Need):
         where = "" if expr.parent.point == point else f"[{fmt(expr.parent.point)}]"
         return f"{expr.parent.task}{where}{_suffix(expr.output, expr.optional)}"
@@ -414,12 +415,13 @@ def _signed(offset: str) -> str:
     return offset if offset[:1] in "+-" else f"+{offset}"
 
 
-def _in_any(cond: Any, inside: bool = False) -> set[int]:
+def _in_any(cond: Condition, inside: bool = False) -> set[int]:
     """The ids of triggers that sit inside an ``|``."""
     if isinstance(cond, Trigger):
         return {id(cond)} if inside else set()
     inner = inside or isinstance(cond, AnyOf)
-    return set().union(*(_in_any(t, inner) for t in cond.terms))
+    found: set[int] = set()
+    return found.union(*(_in_any(t, inner) for t in cond.terms))
 
 
 def definition_text(workflow: Workflow) -> str:
@@ -430,7 +432,9 @@ def definition_text(workflow: Workflow) -> str:
     width = max((len(n) for n in wf.tasks), default=0)
     lines += [f"  {n:<{width}}  {', '.join(wf.tasks[n].recurrences)}" for n in sorted(wf.tasks)]
     lines += ["", "graph"]
-    rwidth = max((len(d.recurrence) for d in [*wf.dependencies, *wf.clock_triggers]), default=0)
+    recurrences = [d.recurrence for d in wf.dependencies]
+    recurrences += [c.recurrence for c in wf.clock_triggers]
+    rwidth = max((len(r) for r in recurrences), default=0)
     for dep in wf.dependencies:
         lines.append(f"  {dep.recurrence:<{rwidth}}  {dep.condition} => {dep.target}")
     for ct in wf.clock_triggers:
@@ -449,7 +453,7 @@ def _suffix(output: str, optional: bool) -> str:
     return out + ("?" if optional else "")
 
 
-def _join(*parts: Any) -> str:
+def _join(*parts: str | list[str]) -> str:
     flat: list[str] = []
     for p in parts:
         flat.extend(p if isinstance(p, list) else [p])

@@ -32,3 +32,15 @@ assert_type(from_graph({"P1": "foo"}, 1, 3), Workflow)
 assert_type(picture(load_flow_cylc("examples/seed-cylc")), Picture)
 assert_type(flow.picture(1, 3), Picture)
 stop_cycling(1)
+
+# The model says what its trees hold: triggers as written, needs once unrolled at a point.
+from prefect_cycles.graph.conditions import AllOf, AnyOf, Condition, Trigger  # noqa: E402
+from prefect_cycles.graph.unroll import Instance, Need, Unroller  # noqa: E402
+
+workflow = from_graph({"P1": "foo[-P1] & bar => baz"}, 1, 3)
+assert_type(workflow.dependencies[0].condition, Trigger | AllOf[Trigger] | AnyOf[Trigger])
+assert_type(workflow.settle(workflow.dependencies[0].condition), Condition)
+need = Unroller(workflow).prerequisite(Instance("baz", 2))
+assert_type(need, Need | AllOf[Need] | AnyOf[Need] | None)
+if isinstance(need, AllOf):
+    assert_type(need.terms, tuple[Need | AllOf[Need] | AnyOf[Need], ...])
