@@ -91,6 +91,35 @@ def test_the_readme_first_command_works_on_a_fresh_loaded_machine_and_twice():
     assert 'rerun="*"' in nothing[0] and "resume=False" in nothing[0]
     assert "Traceback" not in second.stderr, second.stderr
 
+    # Then the results, in a later process: one patient start of the temporary server
+    # (Prefect asks it for a default result storage), telemetry off, for both reads.
+    third = subprocess.run(
+        [sys.executable, "-c", READ_RESULTS],
+        capture_output=True,
+        text=True,
+        env=new_user_env(home),
+        cwd=ROOT / "examples",
+        timeout=900,
+    )
+    assert third.returncode == 0, third.stderr[-3000:]
+    assert third.stdout.split() == ["None", "None", "CycleError"], third.stderr
+    assert "starts a temporary local server; waiting up to 600 s" in third.stderr
+    assert third.stderr.count("Starting temporary server") == 1, third.stderr
+    assert "telemetry" not in third.stderr and "Traceback" not in third.stderr, third.stderr
+
+
+READ_RESULTS = """
+from prefect_cycles.errors import CycleError
+from seed import seed
+
+print(seed.result_of("foo", 3))
+print(seed.result_of("bar[4]"))
+try:
+    seed.result_of("foo", 9)
+except CycleError:
+    print("CycleError")
+"""
+
 
 USERS_OWN = """
 from prefect.settings import (

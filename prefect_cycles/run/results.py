@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CycleError
 from .resume import owns_caching
+from .server import patient_start
 
 if TYPE_CHECKING:
     from .flow import CyclicFlow
@@ -63,7 +64,11 @@ def result_of(flow: CyclicFlow, task: str, point: object = None) -> Any:
         inputs={},
         flow_parameters={},
     )
-    store = resume.store_for(variant)
+    # Prefect asks the API for a server-wide default result storage: with no
+    # PREFECT_API_URL that starts the temporary server, as a flow call does, so wait for it
+    # as patiently (once per process: it then stays up).
+    with patient_start():
+        store = resume.store_for(variant)
     if key is None or not store.exists(key):
         raise CycleError(
             f"no saved result for {task}[{label}] of {flow.name!r}: it has not completed in a "
