@@ -81,13 +81,13 @@ class Cycling(ABC):
     def final_point(self, value: object, initial: Point) -> Point | None:
         """Read a ``final cycle point``: absolute, or relative to ``initial`` (``+P10``)."""
 
+    @abstractmethod
     def add(self, point: Point, interval: Interval) -> Point:
         """The point ``interval`` after ``point`` (before it, for a negative interval)."""
-        return point + interval  # type: ignore[operator]
 
+    @abstractmethod
     def sub(self, point: Point, interval: Interval) -> Point:
         """The point ``interval`` before ``point``."""
-        return point - interval  # type: ignore[operator]
 
     def is_interval(self, text: str) -> bool:
         """True when ``text`` reads as an interval of this mode."""
@@ -152,8 +152,14 @@ class IntegerCycling(Cycling):
         return str(point)
 
     def format_interval(self, interval: Interval) -> str:
-        n = int(interval)  # type: ignore[arg-type]
+        n = _whole(interval)
         return f"-P{-n}" if n < 0 else f"P{n}"
+
+    def add(self, point: Point, interval: Interval) -> int:
+        return _whole(point) + _whole(interval)
+
+    def sub(self, point: Point, interval: Interval) -> int:
+        return _whole(point) - _whole(interval)
 
     def zero(self) -> int:
         return 0
@@ -171,8 +177,18 @@ class IntegerCycling(Cycling):
                     fix="give a whole number, or an offset from the initial point like +P10",
                 )
             n = int(m.group(2))
-            return int(initial) + (-n if m.group(1) == "-" else n)  # type: ignore[arg-type]
+            return _whole(initial) + (-n if m.group(1) == "-" else n)
         return self.point(value)
+
+
+def _whole(value: Point | Interval) -> int:
+    """An integer point or interval; a date-time here is a mix-up of two cyclings."""
+    if not isinstance(value, int):
+        raise PointError(
+            f"{value} is a date-time, but this workflow cycles in integers",
+            fix="give whole numbers as points (1, 2, ...) and intervals (P1)",
+        )
+    return value
 
 
 def cycling_for(initial: object, time_zone: str | None = None) -> Cycling:
