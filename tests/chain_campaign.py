@@ -7,6 +7,7 @@ are checked by the tasks themselves) as a chain of flow runs against the server
 in ``PREFECT_API_URL``, and prints one JSON line: the chain's outcome. Task
 bodies append ``start X`` and ``done X`` lines to the ledger; ``--slow P:S``
 makes ``total[P]`` sleep S seconds mid-body, so a test can kill the process there.
+:func:`build` makes the same flow for a deployment's flows file (tests/test_chain_realserver.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import time
+from typing import Any
 
 from prefect import task
 
@@ -65,6 +67,24 @@ GRAPH = {
 }
 
 
+def build(name: str, storage: str, budget: int, ledger: str, slow: str = "") -> Any:
+    """The campaign as a cyclic flow; ``slow`` is ``P:S,...`` (``total[P]`` sleeps S s)."""
+    os.environ["CYCLES_LEDGER"] = ledger
+    for item in filter(None, slow.split(",")):
+        point, seconds = item.split(":")
+        SLOW[int(point)] = float(seconds)
+    return cyclic_flow(
+        setup,
+        total,
+        check,
+        graph=GRAPH,
+        initial=1,
+        name=name,
+        result_storage=storage,
+        max_instances_per_run=budget,
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--name", default="campaign")
@@ -74,20 +94,7 @@ def main() -> None:
     ap.add_argument("--ledger", required=True)
     ap.add_argument("--slow", default="")
     args = ap.parse_args()
-    os.environ["CYCLES_LEDGER"] = args.ledger
-    for item in filter(None, args.slow.split(",")):
-        point, seconds = item.split(":")
-        SLOW[int(point)] = float(seconds)
-    fl = cyclic_flow(
-        setup,
-        total,
-        check,
-        graph=GRAPH,
-        initial=1,
-        name=args.name,
-        result_storage=args.storage,
-        max_instances_per_run=args.budget,
-    )
+    fl = build(args.name, args.storage, args.budget, args.ledger, args.slow)
     t0 = time.monotonic()
     state = fl(stop=args.stop, return_state=True)
     out = state.result(raise_on_failure=False) if state.is_completed() else {}

@@ -105,6 +105,24 @@ def stop(proc: subprocess.Popen, grace: float = 20.0) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+def kill_tree(proc: subprocess.Popen) -> list[int]:
+    """SIGKILL ``proc``, its group and every descendant (a machine lost, not a stop); their pids.
+
+    A worker's flow-run processes live in sessions of their own: killing the
+    worker's group alone would leave them running.
+    """
+    strays = descendants(proc.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    for pid, started in strays.items():
+        fields = _stat(pid)
+        if fields and fields[19] == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    return [proc.pid, *strays]
+
+
 def run(
     cmd: Sequence[str],
     env: Mapping[str, str],
