@@ -13,10 +13,8 @@ import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from chain_campaign import GRAPH, build
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from realserver import (
@@ -41,12 +39,6 @@ from prefect_cycles.run.chain import (
 
 SCRIPT = Path(__file__).with_name("chain_campaign.py")
 STOP, BUDGET = 12, 6
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    with PrefectServer(tmp_path_factory.mktemp("chain-server")) as srv:
-        yield srv
 
 
 def campaign(server: PrefectServer, name: str, tmp: Path, *more: str) -> list[str]:

@@ -22,7 +22,6 @@ import importlib.util
 import shutil
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +49,6 @@ def _load_example() -> Any:
 
 
 FORECAST = _load_example()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    with PrefectServer(tmp_path_factory.mktemp("deploy-server")) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")

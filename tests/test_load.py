@@ -22,10 +22,8 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from faultproxy import FaultProxy
 from realserver import PrefectServer, run
 
@@ -35,12 +33,6 @@ from prefect_cycles.graph.unroll import unroll
 POINTS = int(os.environ.get("PREFECT_CYCLES_LOAD_POINTS", "250"))
 FAIL = {f"b[{POINTS - 1}]", f"a[{POINTS}]"}
 SCRIPT = Path(__file__).with_name("load_chain.py")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    with PrefectServer(tmp_path_factory.mktemp("load-server")) as srv:
-        yield srv
 
 
 def fail_option(names: set[str]) -> str:

@@ -23,6 +23,7 @@ parameter and in the label ``prefect-cycles.predecessor``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import gc
 import inspect
@@ -42,7 +43,7 @@ from ..graph.model import Workflow
 from ..graph.unroll import Instance, Unroller, triggers
 from .earlier import Earlier
 from .loop import run_cycles
-from .progress_record import Progress, ProgressRecord, fingerprint
+from .progress_record import InitialPoint, Progress, ProgressRecord, fingerprint
 from .resume import Resume
 from .scheduler import Scheduler
 
@@ -184,13 +185,18 @@ def run_window(
     deployment, this is the chain's first run: it finds the frontier and plans
     its window itself.
     """
-    wf, resume, budget = cflow.workflow, cflow.resumer, cflow.max_instances_per_run
     deployment = _deployment_id()
     if chain is None:
-        if deployment is None or resume is None or budget is None:  # not a chain: one run
+        if deployment is None or cflow.resumer is None or cflow.max_instances_per_run is None:
+            cflow = anchored(cflow, None)  # not a chain: one run, from the wall clock's point
+            stop = _default_stop(cflow.workflow, stop)
             return _cycles(cflow, start, stop, runahead, rerun, None)
+        cflow = chain_initial(cflow, start, stop)
+        wf = cflow.workflow
+        stop = _default_stop(wf, stop)
         origin = Unroller(wf, start, stop).start
         first, index, predecessor = frontier(cflow, origin, stop, rerun)
+        budget = cflow.max_instances_per_run
         win = plan_window(wf, first, stop, budget) if first is not None else None
         if win is None:
             return _nothing_left(wf, origin)
@@ -199,8 +205,12 @@ def run_window(
             "stop": param(wf, _point(wf, stop)),
             "window": index,
             "predecessor": predecessor,
+            **_initial(wf),
         }
         start, stop = param(wf, win.start), param(wf, win.stop)
+    else:
+        cflow = anchored(cflow, chain.get("initial"))
+    wf, resume, budget = cflow.workflow, cflow.resumer, cflow.max_instances_per_run
     origin = wf.cycling.point(chain["origin"])
     chain_stop = chain.get("stop")
     ws, we = wf.cycling.point(start), wf.cycling.point(stop)
@@ -217,7 +227,9 @@ def run_window(
     index = int(chain.get("window") or 1)
     ctx = FlowRunContext.get()
     run_id = str(ctx.flow_run.id) if ctx and ctx.flow_run else None
-    if index > 1 or nxt is not None:  # a chain of one flow run needs no record: see frontier()
+    # A chain of one flow run needs no record (see frontier()), unless its initial point is
+    # the wall clock's: chain_initial() reads the record to tell whether it has ended.
+    if index > 1 or nxt is not None or "initial" in chain:
         _record(cflow, resume, wf, origin, ws, we, after, index, run_id, stopped)
     if deployment is not None and nxt is not None and budget is not None:
         successor = _hand_over(cflow, deployment, nxt, chain_stop, runahead, rerun, chain, run_id)
@@ -352,6 +364,7 @@ def _hand_over(
         "stop": chain_stop,
         "window": int(chain.get("window") or 1) + 1,
         "predecessor": run_id,
+        **_initial(wf),
     }
     parameters = {
         "start": param(wf, win.start),
@@ -447,18 +460,94 @@ def _look_up(cflow: CyclicFlow, origin: Point, stop: object) -> tuple[Point | No
         first, index = win.next, index + 1
 
 
+# -- a wall-clock initial point: resolved once per chain -----------------------------------
+
+
+def anchored(cflow: CyclicFlow, initial: str | None) -> CyclicFlow:
+    """The flow with its wall-clock initial point fixed at ``initial`` (None: now).
+
+    A final point written relative to the initial one moves with it. A flow
+    whose initial point is fixed is returned as it is.
+    """
+    wf = cflow.workflow
+    if wf.wall_clock_initial is None:
+        return cflow
+    if initial is None:
+        fixed = wf.at_wall_clock()
+    else:
+        point = wf.cycling.point(initial)
+        final = wf.cycling.final_point(wf.final_text, point) if wf.final_text else None
+        fixed = wf.with_window(point, final if final is not None else wf.final)
+        fixed.wall_clock_initial, fixed.final_text = wf.wall_clock_initial, wf.final_text
+    view = copy.copy(cflow)  # the same flow (name, tasks, storage) over the fixed window
+    view.workflow = fixed
+    return view
+
+
+def chain_initial(cflow: CyclicFlow, start: object, stop: object) -> CyclicFlow:
+    """The flow anchored at its chain's initial point, for a call or deployment run with
+    no ``chain`` parameter (a new chain, or a restart).
+
+    As Cylc keeps a workflow's initial point on restart, a chain whose initial
+    point came from the wall clock keeps it until the chain has ended: the
+    point its first run resolved is read back (:class:`InitialPoint`) while its
+    progress record says it goes on. Otherwise the wall clock is read now, and
+    the point written down for restarts.
+    """
+    wf, resume = cflow.workflow, cflow.resumer
+    if wf.wall_clock_initial is None or resume is None:
+        return cflow
+    mark = InitialPoint(resume, wf.wall_clock_initial)
+    kept = mark.read()
+    if kept is not None:
+        view = anchored(cflow, kept)
+        if not _ended(view, start, _default_stop(view.workflow, stop)):
+            return view
+    view = anchored(cflow, None)
+    mark.write(view.workflow.fmt(view.workflow.initial))
+    return view
+
+
+def _ended(cflow: CyclicFlow, start: object, stop: object) -> bool:
+    """Whether the chain from ``start`` has ended, by its progress record (none: not yet)."""
+    wf = cflow.workflow
+    origin = Unroller(wf, start, stop).start
+    progress, _ = ProgressRecord(cflow.resumer, wf.fmt(origin)).read()  # type: ignore[arg-type]
+    if progress is None:
+        return False
+    nxt, end = _point(wf, progress.next), _point(wf, stop)
+    return nxt is None or progress.stopped_at is not None or (end is not None and nxt > end)
+
+
+def _initial(wf: Workflow) -> dict[str, str]:
+    """The ``chain`` parameter's entry carrying a wall-clock initial point as a literal."""
+    return {} if wf.wall_clock_initial is None else {"initial": wf.fmt(wf.initial)}
+
+
+def _default_stop(wf: Workflow, stop: Any) -> Any:
+    """``stop``, or ``[scheduling]stop after cycle point`` when none is given."""
+    if stop is None and wf.stop_after != wf.final:
+        return param(wf, wf.stop_after)
+    return stop
+
+
 # -- the plain call: the whole chain in this process ---------------------------------------
 
 
 def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_state: bool) -> Any:
     """Run the chain window after window, each a top-level flow run; the chain's outcome."""
-    wf = cflow.workflow
     bound = inspect.signature(cflow.fn).bind_partial(*args, **kwargs)
     bound.apply_defaults()
     params = dict(bound.arguments)
     params.pop(CHAIN_PARAM, None)
     start, stop = params.get("start"), params.get("stop")
     rerun = params.get("rerun")
+    try:
+        cflow = chain_initial(cflow, start, stop)
+    except CycleError:  # bad parameters: one flow run fails with them, before any task
+        return Flow.__call__(cflow, *args, return_state=return_state, **kwargs)
+    wf = cflow.workflow
+    stop = _default_stop(wf, stop)
     try:  # bad parameters, and what holds for the whole campaign (a runahead that never ends)
         origin = Unroller(wf, start, stop).start
         Scheduler(wf, origin, stop, params.get("runahead"))
@@ -481,6 +570,7 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
             "stop": param(wf, _point(wf, stop)),
             "window": index,
             "predecessor": predecessor,
+            **_initial(wf),
         }
         state = _run_flow(
             cflow,

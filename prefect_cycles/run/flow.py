@@ -90,9 +90,7 @@ class CyclicFlow(Flow):
         from .server import temporary_server_care
 
         with temporary_server_care():
-            # a wall-clock initial point ("now") is resolved per run, not per chain: one run
-            unchained = self.workflow.wall_clock_initial is not None
-            if unchained or self.max_instances_per_run is None or kwargs.get(CHAIN_PARAM):
+            if self.max_instances_per_run is None or kwargs.get(CHAIN_PARAM):
                 return super().__call__(*args, return_state=return_state, **kwargs)
             return call_chain(self, args, kwargs, return_state)
 
@@ -507,11 +505,11 @@ def _flow_function(
             get_run_logger().info(
                 "%d flow.cylc setting(s) have no effect here: %s", len(notices), "; ".join(notices)
             )
+        if budget is not None and holder:  # a chain (its wall-clock point fixed): see run.chain
+            return run_window(holder[0], start, stop, runahead, rerun, chain)
         wf = workflow.at_wall_clock()
         if stop is None and wf.stop_after != wf.final:
             stop = wf.stop_after  # [scheduling]stop after / hold after cycle point
-        if budget is not None and holder and wf is workflow:  # a chain: see run.chain
-            return run_window(holder[0], start, stop, runahead, rerun, chain)
         return run_cycles(wf, impls, start, stop, runahead, tag_points, resume=resume, rerun=rerun)
 
     point_type = int | None if integer else str | None

@@ -100,6 +100,35 @@ class ProgressRecord:
         self.store().write(json.dumps(asdict(progress)), key=self.key)
 
 
+class InitialPoint:
+    """The initial point a wall-clock workflow's current chain resolved, kept beside the results.
+
+    ``initial cycle point = now`` (or ``next(T00)``...) is worked out once, when
+    a chain starts, as Cylc does when a workflow starts; a restart (the same
+    call, or the deployment run again) reads it back here, as Cylc's restart
+    keeps the original initial point from its database, and only a chain that
+    has ended lets the next run resolve the wall clock afresh.
+    """
+
+    def __init__(self, resume: Resume, wall_clock: str) -> None:
+        self.resume = resume
+        digest = hashlib.sha256(f"{resume.flow}\0{wall_clock}".encode()).hexdigest()[:24]
+        self.key = f"prefect-cycles-initial-{digest}"
+
+    def read(self) -> str | None:
+        """The point, or None when there is none (or it cannot be read: a new chain starts)."""
+        store = self.resume.store_for(self.resume.prepare(_record_holder))
+        try:
+            data = json.loads(store.read(self.key).result)
+            return str(data["initial"]) if data.get("flow") == self.resume.flow else None
+        except Exception:
+            return None
+
+    def write(self, point: str) -> None:
+        store = self.resume.store_for(self.resume.prepare(_record_holder))
+        store.write(json.dumps({"flow": self.resume.flow, "initial": point}), key=self.key)
+
+
 def _missing(exc: Exception) -> bool:
     """True for the errors of reading a record that was never written (file or block)."""
     text = str(exc).lower()
