@@ -414,7 +414,8 @@ def _wall_clock_and_stop(
         wf.final_text = unquote(fcp.value, source, fcp.line) if fcp is not None else None
         notices.append(
             f"[scheduling]initial cycle point = {wall_clock} depends on the wall clock: it is "
-            f"{wf.fmt(wf.initial)} now, and is worked out again when each flow run starts"
+            f"{wf.fmt(wf.initial)} now, and is worked out again when a chain of flow runs "
+            "starts (a restart keeps it)"
         )
     for key in ("stop after cycle point", "hold after cycle point"):
         item = scheduling.items.get(key)

@@ -498,7 +498,15 @@ class Workflow:
 
         assert isinstance(self.cycling, DateTimeCycling)
         text = resolve_wall_clock(self.wall_clock_initial, self.cycling, now)  # type: ignore[arg-type]
-        init = self.cycling.point(text)
+        return self.at_initial(text)
+
+    def at_initial(self, point: object) -> Workflow:
+        """This workflow with its wall-clock initial point fixed at ``point``, as resolved once
+        (a chain keeps the point its first run resolved: see run.chain).
+
+        A final point written relative to the initial one moves with it.
+        """
+        init = self.cycling.point(point)
         fin = self.cycling.final_point(self.final_text, init) if self.final_text else None
         wf = self.with_window(init, fin if fin is not None else self.final)
         wf.wall_clock_initial = self.wall_clock_initial

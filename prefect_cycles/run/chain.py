@@ -466,19 +466,12 @@ def _look_up(cflow: CyclicFlow, origin: Point, stop: object) -> tuple[Point | No
 def anchored(cflow: CyclicFlow, initial: str | None) -> CyclicFlow:
     """The flow with its wall-clock initial point fixed at ``initial`` (None: now).
 
-    A final point written relative to the initial one moves with it. A flow
-    whose initial point is fixed is returned as it is.
+    A flow whose initial point is fixed is returned as it is.
     """
     wf = cflow.workflow
     if wf.wall_clock_initial is None:
         return cflow
-    if initial is None:
-        fixed = wf.at_wall_clock()
-    else:
-        point = wf.cycling.point(initial)
-        final = wf.cycling.final_point(wf.final_text, point) if wf.final_text else None
-        fixed = wf.with_window(point, final if final is not None else wf.final)
-        fixed.wall_clock_initial, fixed.final_text = wf.wall_clock_initial, wf.final_text
+    fixed = wf.at_wall_clock() if initial is None else wf.at_initial(initial)
     view = copy.copy(cflow)  # the same flow (name, tasks, storage) over the fixed window
     view.workflow = fixed
     return view
