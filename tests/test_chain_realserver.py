@@ -27,6 +27,7 @@ from realserver import (
     running,
     start,
 )
+from test_chain_wall_clock import wall_clock_flow
 
 from prefect_cycles import from_graph
 from prefect_cycles.graph.unroll import unroll
@@ -151,25 +152,32 @@ pull:
 deployments:
   - name: {name}-pool
     entrypoint: flows.py:campaign
-    parameters:
-      stop: {stop}
+    parameters: {{{parameters}}}
     work_pool:
       name: {pool}
       job_variables: {{}}
 """
 
 
-def deploy(server: PrefectServer, name: str, tmp: Path) -> tuple[str, dict[str, str]]:
+def deploy(
+    server: PrefectServer,
+    name: str,
+    tmp: Path,
+    flows: str = FLOWS,
+    parameters: str = f"stop: {STOP}",
+) -> tuple[str, dict[str, str]]:
     """A project directory holding the campaign and its prefect.yaml, deployed with
     ``prefect deploy``; the deployment's name and the environment for workers and CLI."""
     project = tmp / "project"
     project.mkdir()
     storage, ledger = tmp / "results", tmp / "ledger.txt"
     (project / "flows.py").write_text(
-        FLOWS.format(name=name, storage=str(storage), budget=BUDGET, ledger=str(ledger))
+        flows.format(
+            name=name, storage=str(storage), budget=BUDGET, ledger=str(ledger), tmp=str(tmp)
+        )
     )
     (project / "prefect.yaml").write_text(
-        PREFECT_YAML.format(name=name, project=project, stop=STOP, pool=POOL)
+        PREFECT_YAML.format(name=name, project=project, parameters=parameters, pool=POOL)
     )
     pythonpath = os.pathsep.join([str(TESTS.parent), str(TESTS)])
     env = server.client_env(
@@ -306,3 +314,36 @@ def test_a_deployment_chain_whose_worker_is_killed_continues_from_the_frontier(
         assert {t["name"] for t in tasks} == names
     first = {t["name"]: t["state_name"] for t in server.task_runs(new[0]["id"])}
     assert first["total[6]"] == "Cached" and first["total[7]"] == "Completed"
+
+
+WALL_CLOCK_FLOWS = """\
+import os
+from pathlib import Path
+
+from test_chain_wall_clock import wall_clock_flow
+
+os.environ["CYCLES_LEDGER"] = {ledger!r}
+campaign = wall_clock_flow(Path({tmp!r}), {name!r}, budget=10)
+"""
+
+
+def test_a_wall_clock_deployment_chain_carries_its_initial_point(
+    server: PrefectServer, tmp_path: Path
+):
+    """``initial cycle point = now``: the first run works it out, its successor gets it as a
+    literal (worked out again by a later window, it would move with the real clock)."""
+    name = "wall-deploy"
+    (tmp_path / "ledger.txt").touch()
+    deployment, env = deploy(server, name, tmp_path, WALL_CLOCK_FLOWS, parameters="")
+    with running(worker(), env, tmp_path / "worker.log", cwd=tmp_path):
+        run([*prefect_cli(), "deployment", "run", deployment], env)
+        runs = wait_chain(server, name, 2)
+    assert [r["state_type"] for r in runs] == ["COMPLETED"] * 2, [r["state"] for r in runs]
+    assert runs[0]["parameters"].get("chain") is None  # the deployment's own run
+    initial = runs[1]["parameters"]["chain"]["initial"]
+    wf = wall_clock_flow(tmp_path, name).workflow.at_initial(initial)
+    t = [wf.fmt(wf.cycling.add(wf.initial, wf.cycling.interval(f"PT{h}H"))) for h in range(6)]
+    # budget 10: setup, total, check at T, then 2 a point: [T..T+3], [T+4..T+5]
+    assert [r["name"] for r in runs] == [f"{name}[{t[0]}..{t[3]}]", f"{name}[{t[4]}..{t[5]}]"]
+    with temporary_settings({PREFECT_API_URL: server.url}):
+        assert wall_clock_flow(tmp_path, name).result_of("check", t[5]) == 1006

@@ -80,7 +80,7 @@ def check(point: dt.datetime, total: int | None = None, setup: int | None = None
     return total
 
 
-def wall_clock_flow(tmp_path: Path, name: str):
+def wall_clock_flow(tmp_path: Path, name: str, budget: int = 4):
     (tmp_path / "flow.cylc").write_text(FLOW_CYLC)
     return cyclic_flow(
         setup,
@@ -89,7 +89,7 @@ def wall_clock_flow(tmp_path: Path, name: str):
         cylc=tmp_path,
         name=name,
         result_storage=tmp_path / "results",
-        max_instances_per_run=4,  # [T] holds setup, total, check; then 2 points a window
+        max_instances_per_run=budget,  # 4: [T] (setup, total, check), then 2 points a window
     )
 
 
