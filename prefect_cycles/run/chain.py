@@ -17,7 +17,9 @@ whole chain. A flow run started from a deployment hands over through that
 deployment (``run_deployment``, not waiting), so a worker picks up the next
 window like any other run. Every window is named ``flow[first..last]``, tagged
 ``prefect-cycles:<flow>``, and names its predecessor in its ``chain``
-parameter and in the label ``prefect-cycles.predecessor``.
+parameter and in the label ``prefect-cycles.predecessor``. A wall-clock
+initial point (``now``) is worked out once per chain and carried in ``chain``
+as a literal; a restart keeps it until the chain has ended (:func:`chain_initial`).
 """
 
 from __future__ import annotations
