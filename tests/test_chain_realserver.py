@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from chain_campaign import GRAPH, build
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -90,11 +91,7 @@ def test_a_campaign_killed_in_window_3_continues_there(server: PrefectServer, tm
     cmd, env = campaign(server, "campaign-kill", tmp_path)
     ledger = tmp_path / "ledger.txt"
     proc = start([*cmd, "--slow", "7:120"], env, tmp_path / "killed.log")
-    deadline = time.monotonic() + 600
-    while "start total[7]" not in (ledger.read_text() if ledger.exists() else ""):
-        assert proc.poll() is None, (tmp_path / "killed.log").read_text()
-        assert time.monotonic() < deadline, "window 3 never started"
-        time.sleep(0.2)
+    wait_mid_window_3(server, "campaign-kill", ledger, proc, tmp_path / "killed.log")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = chain_runs_ids(server, "campaign-kill")
@@ -117,6 +114,27 @@ def test_a_campaign_killed_in_window_3_continues_there(server: PrefectServer, tm
         assert {t["name"] for t in tasks} == names
     first = {t["name"]: t["state_name"] for t in server.task_runs(out["flow_runs"][0])}
     assert first["total[6]"] == "Cached" and first["total[7]"] == "Completed"
+
+
+def wait_mid_window_3(
+    server: PrefectServer, name: str, ledger: Path, proc: Any, log: Path, timeout: float = 600
+) -> None:
+    """Wait until ``total[7]`` sleeps mid-body and ``check[6]``, which runs beside it, is
+    Completed on the server (so its result is saved: a kill between its last ledger line
+    and its result would make it run twice, rightly, and the ledger check fail)."""
+    deadline = time.monotonic() + timeout
+    body = {"flow_runs": {"tags": {"all_": [TAG_PREFIX + name]}}}
+    while True:
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"window 3 never got to total[7]:\n{log.read_text()}"
+        if "start total[7]" in (ledger.read_text() if ledger.exists() else ""):
+            running = [r for r in server.filter("flow_runs", body) if r["state_type"] == "RUNNING"]
+            states = {
+                t["name"]: t["state_type"] for r in running for t in server.task_runs(r["id"])
+            }
+            if states.get("check[6]") == "COMPLETED":
+                return
+        time.sleep(0.5)
 
 
 def chain_runs_ids(server: PrefectServer, name: str) -> set[str]:
@@ -268,11 +286,7 @@ def test_a_deployment_chain_whose_worker_is_killed_continues_from_the_frontier(
     slow = {**env, "CYCLES_SLOW": "7:120"}
     with running(worker(), slow, tmp_path / "worker1.log", cwd=tmp_path) as proc:
         run([*prefect_cli(), "deployment", "run", deployment], env)
-        deadline = time.monotonic() + 600
-        while "start total[7]" not in (ledger.read_text() if ledger.exists() else ""):
-            assert proc.poll() is None, (tmp_path / "worker1.log").read_text()
-            assert time.monotonic() < deadline, "window 3 never started"
-            time.sleep(0.2)
+        wait_mid_window_3(server, name, ledger, proc, tmp_path / "worker1.log")
         kill_tree(proc)  # the worker and its flow-run process: the machine lost
     before = server.filter("flow_runs", {"flow_runs": {"tags": {"all_": [TAG_PREFIX + name]}}})
     dead = [r for r in before if r["state_type"] == "RUNNING"]
