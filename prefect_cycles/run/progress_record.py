@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -116,12 +117,21 @@ class InitialPoint:
         self.key = f"prefect-cycles-initial-{digest}"
 
     def read(self) -> str | None:
-        """The point, or None when there is none (or it cannot be read: a new chain starts)."""
+        """The point, or None when there is none; one that cannot be read is warned about,
+        and a new chain starts from the wall clock."""
         store = self.resume.store_for(self.resume.prepare(_record_holder))
         try:
             data = json.loads(store.read(self.key).result)
             return str(data["initial"]) if data.get("flow") == self.resume.flow else None
-        except Exception:
+        except Exception as exc:
+            if not _missing(exc):
+                logging.getLogger("prefect_cycles.chain").warning(
+                    "%s: the initial point kept for its chain could not be read (%s: %s); "
+                    "a new chain starts from the wall clock",
+                    self.resume.flow,
+                    type(exc).__name__,
+                    exc,
+                )
             return None
 
     def write(self, point: str) -> None:
