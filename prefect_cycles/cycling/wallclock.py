@@ -59,7 +59,7 @@ def is_wall_clock(text: str) -> bool:
 
 
 def utc_now_point() -> TimePoint:
-    """The current time, to the minute, in UTC."""
+    """The current time, to the second, in UTC (Cylc's ``get_current_time_string``)."""
     now = _dt.datetime.now(_dt.timezone.utc)
     return TimePoint(
         year=now.year,
@@ -67,7 +67,7 @@ def utc_now_point() -> TimePoint:
         day_of_month=now.day,
         hour_of_day=now.hour,
         minute_of_hour=now.minute,
-        second_of_minute=0,
+        second_of_minute=now.second,
         time_zone_hour=0,
         time_zone_minute=0,
     )
@@ -91,7 +91,7 @@ def resolve_wall_clock(text: str, cycling: DateTimeCycling, now: TimePoint | Non
         truncated = tp
     here = now if now is not None else utc_now_point()
     if value == "now":
-        return cycling.format_full(cycling.point(here))
+        return _standardise(here, cycling)
     if re.search(r"\(-\d{2}[);T]", value):  # Cylc: a year-only truncation looks a year on
         here += Duration(years=1)
     elif re.search(r"\(-\d{4}[);T]", value):
@@ -115,7 +115,16 @@ def resolve_wall_clock(text: str, cycling: DateTimeCycling, now: TimePoint | Non
             point += DurationParser().parse(offset.replace("+", ""))
         except Exception:  # isodatetime raises several types
             raise PointError(f"bad offset {offset!r} in {text!r}", text=text, fix=_FIX) from None
-    return cycling.format_full(cycling.point(point))
+    return _standardise(point, cycling)
+
+
+def _standardise(point: TimePoint, cycling: DateTimeCycling) -> str:
+    """The point as Cylc keeps it: written in the cycle point format and read back.
+
+    Cylc's ``ISO8601Point.standardise`` drops what the format does not show:
+    the seconds of ``now`` always, and the time of day for ``%Y%m%d``.
+    """
+    return cycling.format_full(cycling.point(cycling.format(cycling.point(point))))
 
 
 def _prev_next(

@@ -230,7 +230,8 @@ class Parameters:
 
     def expand_graph(self, text: str, where: str = "[scheduling][graph]") -> str:
         """A graph string with every parameterised line expanded, as Cylc's graph parser does."""
-        if not _REC_PARAMS.search(text):
+        # Cylc looks for parameters after stripping white space: <a, b> counts.
+        if not _REC_PARAMS.search("".join(text.split())):
             return text
         out: list[str] = []
         seen: set[str] = set()
