@@ -389,6 +389,28 @@ def test_template_markup_outside_comments_is_still_refused(tmp_path: Path):
         load_flow_cylc(path)
 
 
+def test_template_markup_in_runtime_is_text_with_a_notice(tmp_path: Path):
+    """As Cylc reads a file with no #!Jinja2 line (a generated MPAS workflow's job
+    scripts hold {{thisCycleDate}} for a later stage)."""
+    path = write_flow(
+        tmp_path,
+        """\
+        [scheduling]
+            cycling mode = integer
+            initial cycle point = 1
+            final cycle point = 2
+            [[graph]]
+                P1 = "a"
+        [runtime]
+            [[a]]
+                script = run.csh "CyclingFC/{{thisCycleDate}}"
+        """,
+    )
+    wf = load_flow_cylc(path)
+    assert wf.final == 2
+    assert any("template markup" in n and "line 9" in n for n in wf.notices)
+
+
 # -- 3. deep tracebacks ------------------------------------------------------------------
 
 HUGE_OFFSET = {"PT12H": "a\na[+P99999Y] => b"}

@@ -78,8 +78,32 @@ def test_parse_node_reads_date_time_offsets():
 
 
 @pytest.mark.parametrize(
+    ("text", "point", "parent"),
+    [
+        # cylc-flow's tests/functional/offset/04-cycle-offset-chain: parts added in turn
+        ("foo[-P1D+PT18H]", "20100102T0000Z", "20100101T1800Z"),
+        ("foo[+PT6H-P1D]", "20100102T0000Z", "20100101T0600Z"),
+        ("foo[-P1M+P1D]", "20100131T0000Z", "20100101T0000Z"),
+        # in turn, not summed first: 20100228 + P1M, not 20100401 - P1D
+        ("foo[-P1D+P1M]", "20100301T0000Z", "20100328T0000Z"),
+    ],
+)
+def test_parse_node_reads_compound_offsets_as_cylc_does(text, point, parent):
+    dt = DateTimeCycling()
+    offset = parse_node(text, dt).offset
+    assert offset.kind == "relative" and offset.text == text[4:-1]
+    got = offset.resolve(dt.point(point), dt.point("20000101T00Z"), dt)
+    assert dt.format(got) == parent
+
+
+def test_compound_integer_offsets_add_up():
+    assert parse_node("foo[-P3+P1]", INT).offset.resolve(5, 1, INT) == 3
+
+
+@pytest.mark.parametrize(
     ("text", "fragment"),
     [
+        ("foo[-P1D+]", "bad cycle offset"),
         ("", "exactly one graph node"),
         ("a => b", "exactly one graph node"),
         ("a & b", "exactly one graph node"),

@@ -50,6 +50,62 @@ def test_resolution(text: str, point: str) -> None:
     assert resolve_wall_clock(text, DateTimeCycling(), NOW) == point
 
 
+NOW_SECONDS = TimePointParser().parse("20261201T101712Z")
+
+
+@pytest.mark.parametrize(
+    ("text", "point_format", "point"),
+    [
+        # Cylc's now has seconds: the next whole minute is after 10:17:12
+        ("next(T--00)", None, "20261201T1018Z"),
+        ("next(T--00) - P1Y7M", None, "20250501T1018Z"),
+        # and is kept as its point format writes it (ISO8601Point.standardise)
+        ("now", None, "20261201T1017Z"),
+        ("now", "%Y%m%d", "20261201T0000Z"),
+        ("now", "CCYYMMDDThh", "20261201T1000Z"),
+        ("next(T-30)", "%Y%m%dT%H", "20261201T1000Z"),
+    ],
+)
+def test_resolution_as_cylc_standardises_it(
+    text: str, point_format: str | None, point: str
+) -> None:
+    """Found by the sweep of real workflows: cylc-flow's clock-trigger-inexact and
+    events/40-stall-despite-clock-trig tests."""
+    cycling = DateTimeCycling(point_format=point_format)
+    assert resolve_wall_clock(text, cycling, NOW_SECONDS) == point
+
+
+def test_now_keeps_its_seconds() -> None:
+    """Cylc's now is to the second; next(T--00) at 10:17:12 is 10:18, not 10:17."""
+    from prefect_cycles.cycling.wallclock import utc_now_point
+
+    point = utc_now_point()
+    now = dt.datetime.now(dt.timezone.utc)
+    seen = dt.datetime(
+        point.year,
+        point.month_of_year,
+        point.day_of_month,
+        point.hour_of_day,
+        point.minute_of_hour,
+        point.second_of_minute,
+        tzinfo=dt.timezone.utc,
+    )
+    assert abs(now - seen) < dt.timedelta(seconds=2)
+
+
+def test_flow_cylc_now_in_a_day_format_starts_at_the_day(tmp_path: Path) -> None:
+    text = (
+        "[scheduler]\n    cycle point format = %Y%m%d\n    allow implicit tasks = True\n"
+        "[scheduling]\n    initial cycle point = now\n"
+        '    [[graph]]\n        P1D = "a[-P1D] => a"\n'
+    )
+    (tmp_path / "flow.cylc").write_text(text)
+    wf = load_flow_cylc(tmp_path)
+    today = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d")
+    assert wf.fmt(wf.initial) == today
+    assert wf.cycling.format_full(wf.initial).endswith("T0000Z")
+
+
 def test_comma_list_is_refused_with_the_fix() -> None:
     with pytest.raises(CycleError, match=r"semicolon separated.*try T00;T12"):
         resolve_wall_clock("next(T00,T12)", DateTimeCycling(), NOW)

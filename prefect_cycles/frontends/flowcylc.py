@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import graphlib
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,7 @@ from .templates import render_file
 __all__ = ["find_flow_file", "load_flow_cylc"]
 
 _TEMPLATE_MARKS = ("{{", "{%")
+_TOP_SECTION = re.compile(r"^\s*\[([^\[\]]+)\]\s*(?:#.*)?$")
 
 _IGNORED_WHY = {
     "meta": "workflow metadata",
@@ -105,16 +107,39 @@ def find_flow_file(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-def _refuse_stray_markup(text: str, source: str) -> None:
-    """Jinja2 markup left in a file not rendered (no ``#!Jinja2`` line) is a mistake."""
-    # Without a #!Jinja2 line Cylc reads the file as it is, so markup in comments is text.
-    uncommented = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
-    if any(mark in uncommented for mark in _TEMPLATE_MARKS):
-        raise GraphSyntaxError(
-            f"{source}: the file holds template markup ('{{{{' or '{{%') but its first line is "
-            "not #!Jinja2, so it is not rendered (Cylc would not render it either)",
-            fix="make #!Jinja2 the first line of the file",
-        )
+def _stray_markup(text: str, source: str) -> str | None:
+    """Jinja2 markup left in a file not rendered (no ``#!Jinja2`` line).
+
+    Without a #!Jinja2 line Cylc reads the file as it is: markup in comments
+    is text, and so is markup in ``[runtime]`` (a generated workflow's
+    ``script = run.sh {{date}}`` passes ``cylc validate``), so there it is a
+    notice. Anywhere else it would reach the graph or the cycle points, where
+    it is a mistake, refused with the fix.
+    """
+    section = ""
+    in_runtime: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        head = _TOP_SECTION.match(line)
+        if head:
+            section = head.group(1).strip()
+        uncommented = line.split("#", 1)[0]
+        if not any(mark in uncommented for mark in _TEMPLATE_MARKS):
+            continue
+        if section != "runtime":
+            raise GraphSyntaxError(
+                f"{source}, line {number}: the file holds template markup ('{{{{' or '{{%') "
+                "but its first line is not #!Jinja2, so it is not rendered (Cylc would not "
+                "render it either)",
+                fix="make #!Jinja2 the first line of the file",
+            )
+        in_runtime.append(number)
+    if not in_runtime:
+        return None
+    lines = ", ".join(map(str, in_runtime[:5])) + (" ..." if len(in_runtime) > 5 else "")
+    return (
+        f"{source}: template markup ('{{{{' or '{{%') in [runtime] (line {lines}) is kept as "
+        "text, as Cylc keeps it: the file has no #!Jinja2 first line"
+    )
 
 
 def _families(runtime: Section | None, source: str) -> dict[str, list[str]]:
@@ -303,7 +328,7 @@ def load_flow_cylc(
             f"cannot read {source}: {exc}", fix="check the file is readable UTF-8 text"
         ) from None
     text = render_file(file, text, template_vars)
-    _refuse_stray_markup(text, source)
+    stray = _stray_markup(text, source)
     root = parse_sections(text, source)
     check_items(root, source)
     scheduling = root.sections.get("scheduling")
@@ -312,7 +337,7 @@ def load_flow_cylc(
             f"{source} has no [scheduling] section",
             fix="add [scheduling] with an initial cycle point and a [[graph]]",
         )
-    notices: list[str] = []
+    notices: list[str] = [stray] if stray else []
     params = read_parameters(root.sections.get("task parameters"), source)
     graph = {
         rec: params.expand_graph(text, f"{source} [scheduling][graph]{rec}")

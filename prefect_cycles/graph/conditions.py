@@ -8,6 +8,7 @@ checks them against its tasks.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Generic, Literal, TypeAlias, TypeVar
@@ -30,12 +31,20 @@ class Offset:
     text: str
     interval: Interval | None = None
     point: Point | None = None
+    #: the signed parts of a compound offset (``-P1D+P1M``), added in turn as Cylc's
+    #: ``get_point_relative`` does (month arithmetic depends on the order);
+    #: ``interval`` is then their sum, for comparisons
+    steps: tuple[Interval, ...] | None = None
 
     def resolve(self, point: Point, initial: Point, cycling: Cycling) -> Point:
         """The parent's point for a child at ``point``."""
         if self.kind == "absolute":
             return self.point  # type: ignore[return-value]
         base = initial if self.kind == "initial" else point
+        if self.steps is not None:
+            for step in self.steps:
+                base = cycling.add(base, step)
+            return base
         return cycling.add(base, self.interval) if self.interval is not None else base
 
     @classmethod
@@ -49,7 +58,11 @@ class Offset:
                 rest = raw[1:].strip()
                 return cls("initial", raw, cycling.interval(rest) if rest else None)
             if raw[:1] in "+-" or raw.startswith("P"):
-                return cls("relative", raw, cycling.interval(raw))
+                steps = _relative_steps(raw, cycling)
+                total = steps[0]
+                for step in steps[1:]:
+                    total = total + step
+                return cls("relative", raw, total, steps=steps if len(steps) > 1 else None)
             return cls("absolute", raw, point=cycling.point(raw))
         except PointError as exc:
             raise GraphSyntaxError(
@@ -60,6 +73,21 @@ class Offset:
 
     def __str__(self) -> str:
         return self.text
+
+
+def _relative_steps(raw: str, cycling: Cycling) -> tuple[Interval, ...]:
+    """``-P1`` or ``+PT6H`` (one step); or a sum such as ``-P1D+PT18H``, as Cylc's
+    ``get_point_relative`` reads one: each signed part, to add in turn."""
+    try:
+        return (cycling.interval(raw),)
+    except PointError:
+        parts = re.findall(r"([+-]?)(P[^+-]+)", raw)
+        if len(parts) < 2 or "".join(sign + body for sign, body in parts) != raw:
+            raise
+    return tuple(
+        cycling.zero() - cycling.interval(body) if sign == "-" else cycling.interval(body)
+        for sign, body in parts
+    )
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _ICP = re.compile(r"^\s*initial cycle point\s*=\s*(\S.*?)\s*$", re.MULTILINE)
+_FORMAT = re.compile(r"^\s*cycle point format\s*=\s*(\S+)\s*$", re.MULTILINE)
 _FCP = re.compile(r"^\s*final cycle point\s*=\s*(\S+)\s*$", re.MULTILINE)
 
 
@@ -68,7 +69,10 @@ def _wall_clock_window(case: Case, window: Window) -> Window:
     icp = _ICP.search(case.flow_file.read_text())
     if icp is None:
         raise harness.HarnessError(f"{case.flow_file}: '^' in a window needs an initial point")
-    cyc = DateTimeCycling()
+    # Written in the case's own point format, as Cylc writes its initial point
+    # (so `now` with %Y%m%d is the day's 00:00, as for Cylc).
+    fmt = _FORMAT.search(case.flow_file.read_text())
+    cyc = DateTimeCycling(point_format=fmt[1]) if fmt else DateTimeCycling()
     text = re.sub(r"\s*#.*$", "", icp.group(0).split("=", 1)[1]).strip()
     base = cyc.point(resolve_wall_clock(text, cyc))
 

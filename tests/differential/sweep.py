@@ -31,8 +31,8 @@ needed); each HEAD is extracted once under ``WORK/src``. Cylc's outputs are
 cached under ``WORK/cache`` (keyed by the workflow's directory contents, the
 window and the Cylc version), so a second sweep only reruns prefect-cycles.
 Results go to ``WORK/results.jsonl`` (``results-only.jsonl`` with
-``--only``) and a summary to stdout: counts per class and per repository, and the first line of each refusal, most frequent
-first. Runs nice, with a timeout per command.
+``--only``) and a summary to stdout: counts per class and per repository,
+and the first line of each refusal, most frequent first. Runs nice, with a timeout per command.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,9 @@ HERE = Path(__file__).resolve().parent
 WINDOW_SCRIPT = HERE / "_cylc_window.py"
 TIMEOUT = 90  # seconds, one command
 SKIP_PARTS = {"log", "work", "share", ".service", "runN", ".git"}
+#: What cylc-flow's functional tests find in their environment ({{ environ[...] }}),
+#: given to both tools.
+TEST_ENVIRONMENT = {"CYLC_TEST_PLATFORM": "localhost", "TEST_DIR": "/tmp"}
 
 
 @dataclass
@@ -123,10 +127,11 @@ def _digest(directory: Path) -> str:
 class Sweep:
     def __init__(self, cylc: harness.Cylc, work: Path, points: int, pythonpath: str | None):
         self.cylc = cylc
+        self.cylc.env.update(TEST_ENVIRONMENT)
         self.cache = work / "cache"
         self.cache.mkdir(parents=True, exist_ok=True)
         self.points = points
-        self.env = dict(os.environ)
+        self.env = {**os.environ, **TEST_ENVIRONMENT}
         if pythonpath:
             self.env["PYTHONPATH"] = pythonpath
         self.env.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="sweep-prefect-"))
@@ -164,7 +169,7 @@ class Sweep:
     def cylc_side(self, directory: Path) -> dict:
         """Cylc's verdict, window and graph text for one workflow (cached)."""
         key = hashlib.sha256(
-            f"{self.cylc.version}|{directory}|{_digest(directory)}|{self.points}|"
+            f"{self.cylc.version}|{directory}|{_digest(directory)}|{self.points}|{TEST_ENVIRONMENT}|"
             f"{WINDOW_SCRIPT.read_text()}".encode()
         ).hexdigest()[:24]
         cached = self.cache / f"{key}.json"
@@ -186,7 +191,14 @@ class Sweep:
                 data.update(window)
                 data["wall_clock"] = _wall_clock(directory)
                 rc, out, err = self._cylc(
-                    ["graph", "--reference", str(directory), window["initial"], window["stop"]]
+                    [
+                        "graph",
+                        "--reference",
+                        str(directory),
+                        "--",  # a point may start with '-' (expanded years)
+                        window["initial"],
+                        window["stop"],
+                    ]
                 )
                 if rc != 0:
                     data["error"] = "graph: " + _last_lines(err)
@@ -233,7 +245,7 @@ class Sweep:
             return result
         start, stop = cylc["initial"], cylc["stop"]
         result.window = f"{start} {stop}"
-        rc, out, err = self.ours(["graph", "--reference", str(directory), start, stop])
+        rc, out, err = self.ours(["graph", "--reference", str(directory), "--", start, stop])
         if rc != 0:
             result.status, result.detail = "we-refuse", _first_error(err or out)
         elif out == cylc["graph"]:
@@ -304,6 +316,13 @@ def _diff(expected: str, actual: str) -> str:
     return "\n".join(lines[:40])
 
 
+def _reason(detail: str) -> str:
+    """A refusal without the file's path and line, to count alike refusals together."""
+    first = detail.splitlines()[0] if detail else ""
+    first = re.sub(r"\S*flow\.cylc(, line \d+)?:\s*", "", first)
+    return re.sub(r"^prefect-cycles: error:\s*", "", first)
+
+
 def summarise(results: list[Result]) -> str:
     out = []
     by_status = collections.Counter(r.status for r in results)
@@ -332,7 +351,7 @@ def summarise(results: list[Result]) -> str:
         out.append(f"  {repo}: " + "/".join(str(counts[s]) for s in order))
     for status in ("we-refuse", "differs"):
         reasons = collections.Counter(
-            r.detail.splitlines()[0] if status == "we-refuse" else r.path
+            _reason(r.detail) if status == "we-refuse" else r.path
             for r in results
             if r.status == status
         )
