@@ -143,6 +143,24 @@ def test_undefined_variable_names_file_line_and_variable(tmp_path: Path) -> None
     assert "--set FINAL=" in msg
 
 
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        # cylc-flow's tests/functional/cylc-combination-scripts/vr_workflow_fail_on_play
+        ('{% from "cylc.flow" import LOG %}', "Cylc's own package"),
+        ('{% include "missing.cylc" %}', "put missing.cylc in the workflow directory"),
+    ],
+)
+def test_missing_include_or_module_names_it_and_the_fix(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    with pytest.raises(GraphSyntaxError) as info:
+        rendered(tmp_path, f"#!Jinja2\n{line}\n[scheduling]\n")
+    msg = str(info.value)
+    assert "no template file or Python module" in msg and says in msg
+    assert "line 2" in msg
+
+
 def test_undefined_in_included_file_names_that_file(tmp_path: Path) -> None:
     write(tmp_path / "inc.j2", "ok\n{{ MISSING }}\n")
     with pytest.raises(GraphSyntaxError) as info:

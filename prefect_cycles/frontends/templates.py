@@ -412,6 +412,19 @@ def _render_jinja2(
         raise _fail(where, f"Jinja2 error: {exc}", "check the names used on that line") from None
     except Exception as exc:
         where = _template_line(exc, source)
+        if type(exc).__name__ in ("TemplateNotFound", "TemplatesNotFound"):
+            name = getattr(exc, "name", str(exc))
+            fix = f"put {name} in the workflow directory, or install the Python module {name}"
+            if str(name).split(".")[0] == "cylc":
+                fix = (
+                    f"{name} is Cylc's own package, which prefect-cycles does not install "
+                    "(Cylc is not a dependency): drop the import, or install cylc-flow"
+                )
+            raise _fail(
+                where,
+                f"Jinja2 error: no template file or Python module {name!r} to include or import",
+                fix,
+            ) from None
         raise _fail(
             where,
             f"Jinja2 error: {type(exc).__name__}: {exc}",

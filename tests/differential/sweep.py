@@ -169,14 +169,14 @@ class Sweep:
     def cylc_side(self, directory: Path) -> dict:
         """Cylc's verdict, window and graph text for one workflow (cached)."""
         key = hashlib.sha256(
-            f"{self.cylc.version}|{directory}|{_digest(directory)}|{self.points}|{TEST_ENVIRONMENT}|"
-            f"{WINDOW_SCRIPT.read_text()}".encode()
+            f"{self.cylc.version}|{directory}|{_digest(directory)}|{self.points}|"
+            f"{WINDOW_SCRIPT.read_text()}{_environment_key(directory)}".encode()
         ).hexdigest()[:24]
         cached = self.cache / f"{key}.json"
         if cached.is_file():
             data = json.loads(cached.read_text())
             # a wall-clock initial point moves with the day: recompute then
-            if not data.get("wall_clock"):
+            if not _wall_clock(directory):
                 return data
         data: dict = {}
         rc, out, err = self._cylc(["validate", str(directory)])
@@ -273,7 +273,7 @@ class Sweep:
             f"sim|{self.cylc.version}|{directory}|{_digest(directory)}|{window}".encode()
         ).hexdigest()[:24]
         cached = self.cache / f"{key}.json"
-        if cached.is_file() and not cylc.get("wall_clock"):
+        if cached.is_file() and not _wall_clock(directory):
             return json.loads(cached.read_text())
         case = harness.Case(directory.name, directory, (window,), harness.EXPECT_SCHEDULER)
         try:
@@ -288,9 +288,19 @@ class Sweep:
         return data
 
 
-def _wall_clock(directory: Path) -> bool:
+def _environment_key(directory: Path) -> str:
+    """TEST_ENVIRONMENT, for the cache key of a workflow that reads its environment."""
     text = (directory / "flow.cylc").read_text(errors="replace")
-    return any(word in text for word in ("now", "next(", "previous("))
+    return f"|{TEST_ENVIRONMENT}" if "environ" in text else ""
+
+
+_WALL_CLOCK = re.compile(r"cycle point\s*=\s*(now|next|previous|[+-]?P|T|\{)")
+
+
+def _wall_clock(directory: Path) -> bool:
+    """Whether the initial point may depend on the day (``now``, ``PT1M``, ``T06``...)."""
+    text = (directory / "flow.cylc").read_text(errors="replace")
+    return bool(_WALL_CLOCK.search(text))
 
 
 def _last_lines(text: str, n: int = 3) -> str:
