@@ -8,7 +8,8 @@ Template variables come as Cylc's own ``cylc graph`` options
 (``--set-file``), and cylc-rose (when installed) adds a rose-suite.conf's.
 
 argv:   FLOW_DIR N [cylc graph options...]
-stdout: {"integer": bool, "initial": str, "final": str | null, "stop": str, "points": int}
+stdout: {"integer": bool, "initial": str, "final": str | null, "stop": str, "points": int,
+         "graph": the text of ``cylc graph --reference`` over initial..stop}
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 
 def main() -> None:
     directory, count, *options = sys.argv[1:]
-    from cylc.flow.scripts.graph import get_config, get_option_parser
+    from cylc.flow.scripts.graph import get_config, get_option_parser, graph_reference
 
     opts, _ = get_option_parser().parse_args([*options, directory])
     config = get_config("sweep", opts, f"{directory}/flow.cylc")
@@ -35,6 +36,17 @@ def main() -> None:
             point = seq.get_next_point(point)
     ordered = sorted(points)[: int(count)]
     stop = ordered[-1] if ordered else initial
+    # What `cylc graph --reference DIR INITIAL STOP` prints, from a fresh config as the
+    # command builds one, without starting Cylc again.
+    lines: list[str] = []
+    graph_reference(
+        get_option_parser().parse_args(["--reference", *options, directory])[0],
+        "sweep",
+        str(initial),
+        str(stop),
+        f"{directory}/flow.cylc",
+        write=lines.append,
+    )
     json.dump(
         {
             "integer": config.cfg["scheduling"]["cycling mode"] == "integer",
@@ -42,6 +54,7 @@ def main() -> None:
             "final": None if final is None else str(final),
             "stop": str(stop),
             "points": len(ordered),
+            "graph": "".join(line + "\n" for line in lines),
         },
         sys.stdout,
     )

@@ -6,10 +6,11 @@ copy of its repository's tree):
 1. ``cylc validate`` (with the template variables of a rose-suite.conf
    beside it, through cylc-rose when Cylc has it): what Cylc refuses is
    counted, not compared;
-2. Cylc's own initial point (``now``, ``next(T00)`` resolved) and its Nth
-   cycle point (``_cylc_window.py``), the window drawn;
-3. ``cylc graph --reference DIR START STOP`` and
-   ``prefect-cycles graph --reference DIR START STOP``, compared byte for byte.
+2. Cylc's own initial point (``now``, ``next(T00)`` resolved), its Nth
+   cycle point and the text of ``cylc graph --reference DIR START STOP``
+   over that window, from ``_cylc_window.py`` run by Cylc's Python (one
+   process instead of two);
+3. ``prefect-cycles graph --reference DIR START STOP``, compared byte for byte.
 
 Each file is classified ``identical``, ``matches-scheduler`` (differs from
 ``cylc graph`` only by instances Cylc draws but its scheduler never runs,
@@ -185,25 +186,12 @@ class Sweep:
         if rc == 0:
             rc, out, err = self._cylc_python([str(WINDOW_SCRIPT), str(directory), str(self.points)])
             if rc != 0:
-                data["error"] = "window: " + _last_lines(err)
+                data["error"] = "window or graph: " + _last_lines(err)
             else:
                 window = json.loads(out)
+                # the helper also printed `cylc graph --reference DIR INITIAL STOP`
                 data.update(window)
                 data["wall_clock"] = _wall_clock(directory)
-                rc, out, err = self._cylc(
-                    [
-                        "graph",
-                        "--reference",
-                        str(directory),
-                        "--",  # a point may start with '-' (expanded years)
-                        window["initial"],
-                        window["stop"],
-                    ]
-                )
-                if rc != 0:
-                    data["error"] = "graph: " + _last_lines(err)
-                else:
-                    data["graph"] = out
         cached.write_text(json.dumps(data))
         return data
 
@@ -387,7 +375,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pythonpath", default=str(harness.REPO_ROOT), help="PYTHONPATH for prefect-cycles"
     )
+    parser.add_argument(
+        "--summary", type=Path, help="print the summary of a results.jsonl (even a partial one)"
+    )
     args = parser.parse_args(argv)
+    if args.summary:
+        print(summarise([Result(**json.loads(line)) for line in args.summary.open()]))
+        return 0
     jobs = max(1, min(args.jobs, 2))
     src = args.work / "src"
     src.mkdir(parents=True, exist_ok=True)
@@ -401,18 +395,22 @@ def main(argv: list[str] | None = None) -> int:
         for flow in find_workflows(src / repo, "flow.cylc"):
             if args.only in f"{repo}/{flow.relative_to(src / repo)}":
                 todo.append((repo, flow))
+    # Third-party workflows, Rose and Cylc's examples first, its functional tests last.
+    todo.sort(key=lambda item: ("/tests/" in str(item[1]), item[0], str(item[1])))
     results: list[Result] = []
-    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+    name = "results-only.jsonl" if args.only else "results.jsonl"
+    with (
+        concurrent.futures.ThreadPoolExecutor(jobs) as pool,
+        (args.work / name).open("w") as fh,
+    ):
         futures = [pool.submit(sweep.one, repo, src, flow) for repo, flow in todo]
         for n, future in enumerate(concurrent.futures.as_completed(futures), 1):
             r = future.result()
             results.append(r)
+            fh.write(json.dumps(asdict(r)) + "\n")  # as they come: a long sweep can be read
+            fh.flush()
             print(f"[{n}/{len(todo)}] {r.status:12s} {r.repo}/{r.path}", file=sys.stderr)
     results.sort(key=lambda r: (r.repo, r.path))
-    name = "results-only.jsonl" if args.only else "results.jsonl"
-    with (args.work / name).open("w") as fh:
-        for r in results:
-            fh.write(json.dumps(asdict(r)) + "\n")
     print(summarise(results))
     print(f"\n(and {suite_rc} Cylc 7 suite.rc files, refused by design)")
     print("commits: " + ", ".join(f"{repo}@{commit[:10]}" for repo, commit in repos))
