@@ -90,21 +90,45 @@ def extract(mirrors: Path, src: Path) -> list[tuple[str, str]]:
         stamp = target / ".sweep-commit"
         if not (stamp.is_file() and stamp.read_text() == commit):
             target.mkdir(parents=True, exist_ok=True)
-            archive = subprocess.Popen(
-                ["git", "-C", str(git_dir), "archive", "HEAD"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-            subprocess.run(
-                ["tar", "-x", "-C", str(target)],
-                stdin=archive.stdout,
-                stderr=subprocess.DEVNULL,
-                check=False,
-            )
-            archive.wait()
+            _extract_tree(git_dir, target)
             stamp.write_text(commit)
         repos.append((repo, commit))
     return repos
+
+
+def _extract_tree(git_dir: Path, target: Path) -> None:
+    """Every blob of HEAD under target, skipping blobs the mirror lacks (``git archive``
+    stops at the first missing one, e.g. a large data file never fetched)."""
+    listing = subprocess.run(
+        ["git", "-C", str(git_dir), "ls-tree", "-r", "-z", "HEAD"],
+        capture_output=True,
+        check=False,
+    ).stdout.decode(errors="replace")
+    entries = []
+    for item in filter(None, listing.split("\0")):
+        meta, path = item.split("\t", 1)
+        mode, kind, sha = meta.split()
+        if kind == "blob" and mode != "120000":
+            entries.append((sha, path))
+    batch = subprocess.Popen(
+        ["git", "-C", str(git_dir), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert batch.stdin is not None and batch.stdout is not None
+    for sha, path in entries:
+        batch.stdin.write(sha.encode() + b"\n")
+        batch.stdin.flush()
+        header = batch.stdout.readline().split()
+        if len(header) < 3 or header[1] == b"missing":
+            continue
+        data = batch.stdout.read(int(header[2]))
+        batch.stdout.read(1)  # the newline after each object
+        out = target / path
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    batch.stdin.close()
+    batch.wait()
 
 
 def find_workflows(root: Path, name: str) -> list[Path]:
@@ -370,7 +394,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "sweep")
     parser.add_argument("-j", "--jobs", type=int, default=2)
-    parser.add_argument("--only", default="", help="sweep only paths containing this")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        help="sweep only paths containing this (repeatable: any of them)",
+    )
     parser.add_argument("--points", type=int, default=5, help="cycle points in the window")
     parser.add_argument(
         "--pythonpath", default=str(harness.REPO_ROOT), help="PYTHONPATH for prefect-cycles"
@@ -393,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     for repo, _commit in repos:
         suite_rc += len(find_workflows(src / repo, "suite.rc"))
         for flow in find_workflows(src / repo, "flow.cylc"):
-            if args.only in f"{repo}/{flow.relative_to(src / repo)}":
+            where = f"{repo}/{flow.relative_to(src / repo)}"
+            if not args.only or any(part in where for part in args.only):
                 todo.append((repo, flow))
     # Third-party workflows, Rose and Cylc's examples first, its functional tests last.
     todo.sort(key=lambda item: ("/tests/" in str(item[1]), item[0], str(item[1])))
