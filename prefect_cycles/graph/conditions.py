@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeAlias, TypeVar
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 
 from ..cycling.clock import WALL_CLOCK
 from ..cycling.points import Cycling, Interval, Point
@@ -59,7 +59,7 @@ class Offset:
                 return cls("initial", raw, cycling.interval(rest) if rest else None)
             if raw[:1] in "+-" or raw.startswith("P"):
                 steps = _relative_steps(raw, cycling)
-                total = steps[0]
+                total: Any = steps[0]  # one cycling's intervals (all int, or all Duration)
                 for step in steps[1:]:
                     total = total + step
                 return cls("relative", raw, total, steps=steps if len(steps) > 1 else None)
@@ -84,10 +84,7 @@ def _relative_steps(raw: str, cycling: Cycling) -> tuple[Interval, ...]:
         parts = re.findall(r"([+-]?)(P[^+-]+)", raw)
         if len(parts) < 2 or "".join(sign + body for sign, body in parts) != raw:
             raise
-    return tuple(
-        cycling.zero() - cycling.interval(body) if sign == "-" else cycling.interval(body)
-        for sign, body in parts
-    )
+    return tuple(cycling.interval("-" + body if sign == "-" else body) for sign, body in parts)
 
 
 @dataclass(frozen=True)
