@@ -196,12 +196,14 @@ class Unroller:
         recs = ", ".join(wf.tasks[inst.task].recurrences)
         return f"{wf.fmt(inst.point)} is not on its sequence ({recs})"
 
-    def _active_points(self) -> Iterator[tuple[Point, frozenset[int]]]:
-        """Each point in the window where a task runs, with the sequences holding it."""
+    def _active_points(self, begin: Point | None = None) -> Iterator[tuple[Point, frozenset[int]]]:
+        """Each point in the window (from ``begin``, default the start) where a task runs,
+        with the sequences holding it."""
         stop = self.stop
+        first = self.start if begin is None or begin < self.start else begin
         heap: list[tuple[Point, int]] = []
         for i in self._task_seq_ids:
-            p = self._seq_list[i].first_point(self.start)
+            p = self._seq_list[i].first_point(first)
             if p is not None and (stop is None or p <= stop):
                 heap.append((p, i))
         heapq.heapify(heap)
@@ -325,9 +327,12 @@ class Unroller:
             return None
         return next((n.parent for n in needs(expr) if n.parent.point > self.stop), None)
 
-    def cycles(self) -> Iterator[tuple[Point, list[tuple[Instance, Expr | None]]]]:
-        """Each point of the window in order, with its instances and their prerequisites."""
-        for point, held in self._active_points():
+    def cycles(
+        self, begin: Point | None = None
+    ) -> Iterator[tuple[Point, list[tuple[Instance, Expr | None]]]]:
+        """Each point of the window in order (from ``begin``), with its instances and their
+        prerequisites."""
+        for point, held in self._active_points(begin):
             yield (
                 point,
                 [

@@ -184,24 +184,24 @@ def validate(
     start
         First cycle point to check (default: the initial point).
     stop
-        Last cycle point to check (default: the final point, or 20 points on; a window
-        of more than 1000 points is checked over its first 1000).
+        Last cycle point to check (default: the final point, or 20 points on). A long
+        window is checked completely by its repeat period (see docs/cli.md).
     """
-    from ..graph.validate import validate as check
-    from ..graph.validate import window_notes
+    from ..graph.validate import check, warning_lines, window_notes
     from .sources import load_workflow
 
     wf, notices = load_workflow(source, _template_vars(set, set_file))
     for note in notices:
         print(f"NOTICE: {note}")
-    warnings = check(wf, start, stop)
-    for note in window_notes(wf, start, stop):
+    verdict = check(wf, start, stop)
+    for note in window_notes(wf, start, stop, verdict):
         print(note)
-    for w in warnings:
-        print(f"WARNING: {w}")
+    for line in warning_lines(verdict):
+        print(line)
+    count = len(verdict)
     print(
         f"Valid: {wf.name} ({len(wf.tasks)} tasks, {wf.cycling.mode} cycling)"
-        + (f", {len(warnings)} warning(s)" if warnings else "")
+        + (f", {count} warning(s)" if count else "")
     )
 
 
