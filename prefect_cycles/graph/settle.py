@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from ..cycling.minutes import Domain, Minutes
 from ..cycling.points import Point
@@ -38,6 +38,9 @@ class Status(NamedTuple):
 
 
 RUNS = Status(True)
+
+#: An instance decided: its prerequisite, its status and its parents' statuses.
+Decided: TypeAlias = tuple[Instance, "Expr | None", Status, dict[Instance, Status]]
 
 
 def reason(status: Status, workflow: Workflow) -> str:
@@ -127,20 +130,19 @@ class Settler:
             return None
         return Status(False, False, why=self.u.why_missing(inst))
 
-    def feed(
-        self, point: Point, spawned: Iterable[tuple[Instance, Expr | None]]
-    ) -> list[tuple[Instance, Expr | None, Status]]:
-        """Take the instances of the next point; return those decided now (maybe earlier ones)."""
+    def feed(self, point: Point, spawned: Iterable[tuple[Instance, Expr | None]]) -> list[Decided]:
+        """Take the instances of the next point; return those decided now (maybe earlier
+        ones), each with its prerequisite and its parents' statuses."""
         spawned = list(spawned)
         self._fresh = {inst for inst, _ in spawned}
         self._here = frozenset(self._fresh)
         key = self.keys.to(point)
-        out: list[tuple[Instance, Expr | None, Status]] = []
+        out: list[Decided] = []
         here: list[Instance] = []
         self._by_point.append((key, here))
         for inst, expr in spawned:
             if expr is None:
-                self._decided(inst, None, RUNS, out, here)
+                self._decided(inst, None, RUNS, {}, out, here)
                 continue
             known: dict[Instance, Status] = {}
             left = 0
@@ -154,7 +156,7 @@ class Settler:
             if left:
                 self.waiting[inst] = _Waiting(expr, known, left)
             else:
-                self._decided(inst, expr, self._decide(expr, known), out, here)
+                self._decided(inst, expr, self._decide(expr, known), known, out, here)
         self._fresh = set()
         self._forget(key)
         return out
@@ -175,27 +177,28 @@ class Settler:
         inst: Instance,
         expr: Expr | None,
         st: Status,
-        out: list[tuple[Instance, Expr | None, Status]],
+        known: dict[Instance, Status],
+        out: list[Decided],
         here: list[Instance],
     ) -> None:
         spawned_here = self._here
-        todo = [(inst, expr, st)]
+        todo = [(inst, expr, st, known)]
         while todo:
-            inst, expr, st = todo.pop()
+            inst, expr, st, known = todo.pop()
             self._fresh.discard(inst)
             if inst.point in self._pinned:
                 self.pinned[inst] = st
             else:
                 self.kept[inst] = st
                 (here if inst in spawned_here else self._bucket(inst)).append(inst)
-            out.append((inst, expr, st))
+            out.append((inst, expr, st, known))
             for child in self._waiters.pop(inst, ()):
                 w = self.waiting[child]
                 w.known[inst] = st
                 w.left -= 1
                 if not w.left:
                     del self.waiting[child]
-                    todo.append((child, w.expr, self._decide(w.expr, w.known)))
+                    todo.append((child, w.expr, self._decide(w.expr, w.known), w.known))
 
     def _bucket(self, inst: Instance) -> list[Instance]:
         """The list of decided instances at ``inst``'s point (most often the newest)."""

@@ -206,9 +206,7 @@ class _Check:
             again = False
             for point, spawned in u.cycles(begin):
                 count += 1
-                walked.extend(
-                    (inst, st) for inst, _, st in settler.feed(point, spawned) if not st.runs
-                )
+                walked.extend((d[0], d[2]) for d in settler.feed(point, spawned) if not d[2].runs)
                 if count >= WALK_BUDGET:
                     cut = point
                     break
