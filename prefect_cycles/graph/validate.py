@@ -229,7 +229,7 @@ class _Check:
                     break
         if cut is None and settler.waiting:
             unroll(u.workflow, u.start, u.stop)  # a loop across points: raises, naming it
-        walked.sort(key=lambda w: (w[0].point, w[0].task))
+        walked.sort(key=_order)
         if cut is not None:  # instances waiting past the cut are not reported
             walked = [w for w in walked if w[0].point <= cut]
         return Verdict(u, keys, walked, repeats, cut, count)
@@ -268,7 +268,8 @@ class _Check:
         # What is carried at k1 and k2, and the warnings of (k0, k1] and (k1, k2], must
         # match one repeat apart, each parent and root moving or staying.
         state = _moves([(i, s) for _, i, s in e1], [(i, s) for _, i, s in e2], step, keys)
-        block = _moves(walked[i0:i1], walked[i1:i2], step, keys)
+        b1, b2 = (sorted(walked[a:b], key=_order) for a, b in ((i0, i1), (i1, i2)))
+        block = _moves(b1, b2, step, keys)
         if state is None or block is None:
             return None
         times = (hi - 1 - settler.reach.ahead - k2) // step
@@ -280,7 +281,12 @@ class _Check:
             (ek + by, _move(inst, by, keys), v.moved(st, mv, by))
             for (ek, inst, st), mv in zip(e2, state, strict=True)
         ]
-        return k2 + by, Repeat(tuple(walked[i1:i2]), tuple(block), step, times), moved
+        return k2 + by, Repeat(tuple(b2), tuple(block), step, times), moved
+
+
+def _order(found: Found) -> tuple:
+    """Warnings go in point order, then by task, as :func:`never_runs` sorts them."""
+    return (found[0].point, found[0].task)
 
 
 def _moves(
