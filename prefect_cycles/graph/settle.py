@@ -18,7 +18,8 @@ from typing import NamedTuple, TypeAlias
 from ..cycling.minutes import Domain, Minutes
 from ..cycling.points import Point
 from ..cycling.sequence import INT_DOMAIN
-from .model import Workflow, triggers
+from .conditions import triggers
+from .model import Workflow
 from .unroll import Expr, Instance, Unroller, evaluate, needs
 
 
