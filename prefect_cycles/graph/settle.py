@@ -115,7 +115,9 @@ class Settler:
         self.reach = reach(u, self.keys)
         self._pinned = u.pinned()
         self.kept: dict[Instance, Status] = {}  # decided, still within reach
-        self._by_point: deque[tuple[int, list[Instance]]] = deque()
+        # The kept instances by point, with their statuses (read without hashing points,
+        # which isodatetime makes slow).
+        self._by_point: deque[tuple[int, list[tuple[Instance, Status]]]] = deque()
         self.pinned: dict[Instance, Status] = {}
         self.waiting: dict[Instance, _Waiting] = {}
         self._waiters: dict[Instance, list[Instance]] = {}
@@ -139,7 +141,7 @@ class Settler:
         self._here = frozenset(self._fresh)
         key = self.keys.to(point)
         out: list[Decided] = []
-        here: list[Instance] = []
+        here: list[tuple[Instance, Status]] = []
         self._by_point.append((key, here))
         for inst, expr in spawned:
             if expr is None:
@@ -180,7 +182,7 @@ class Settler:
         st: Status,
         known: dict[Instance, Status],
         out: list[Decided],
-        here: list[Instance],
+        here: list[tuple[Instance, Status]],
     ) -> None:
         spawned_here = self._here
         todo = [(inst, expr, st, known)]
@@ -191,7 +193,7 @@ class Settler:
                 self.pinned[inst] = st
             else:
                 self.kept[inst] = st
-                (here if inst in spawned_here else self._bucket(inst)).append(inst)
+                (here if inst in spawned_here else self._bucket(inst)).append((inst, st))
             out.append((inst, expr, st, known))
             for child in self._waiters.pop(inst, ()):
                 w = self.waiting[child]
@@ -201,7 +203,7 @@ class Settler:
                     del self.waiting[child]
                     todo.append((child, w.expr, self._decide(w.expr, w.known), w.known))
 
-    def _bucket(self, inst: Instance) -> list[Instance]:
+    def _bucket(self, inst: Instance) -> list[tuple[Instance, Status]]:
         """The list of decided instances at ``inst``'s point (most often the newest)."""
         key = self.keys.to(inst.point)
         for k, insts in reversed(self._by_point):
@@ -216,19 +218,13 @@ class Settler:
         low = key - self.reach.back
         by_point, kept = self._by_point, self.kept
         while by_point and by_point[0][0] < low:
-            for inst in by_point.popleft()[1]:
+            for inst, _ in by_point.popleft()[1]:
                 kept.pop(inst, None)
 
     def window(self, key: int) -> list[tuple[int, Instance, Status]]:
         """The decided instances a point after ``key`` can reach: (key, instance, status)."""
         low = key - self.reach.back
-        return [
-            (k, inst, self.kept[inst])
-            for k, insts in self._by_point
-            if k >= low
-            for inst in insts
-            if inst in self.kept
-        ]
+        return [(k, inst, st) for k, insts in self._by_point if k >= low for inst, st in insts]
 
     def restore(self, entries: list[tuple[int, Instance, Status]]) -> None:
         """Replace the kept instances (nothing waiting) with ``entries``: a jump ahead."""
@@ -238,5 +234,5 @@ class Settler:
         for k, inst, st in entries:
             if not self._by_point or self._by_point[-1][0] != k:
                 self._by_point.append((k, []))
-            self._by_point[-1][1].append(inst)
+            self._by_point[-1][1].append((inst, st))
             self.kept[inst] = st
