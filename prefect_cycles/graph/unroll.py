@@ -21,12 +21,13 @@ Semantics are Cylc 8's scheduler (DESIGN.md section 2):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import graphlib
 import heapq
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar
 
 from ..cycling.clock import clock_time, parse_offset
 from ..cycling.points import Point
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from metomi.isodatetime.data import (
         Duration,
     )  # imported where used: the walk and the scheduler need no graph
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Instance(NamedTuple):
@@ -446,6 +450,18 @@ def no_gc() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
+
+
+def without_gc(fn: F) -> F:
+    """``fn`` run under :func:`no_gc`: building a workflow of thousands of tasks allocates
+    many small objects, and the collections that triggers grow with the graph."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with no_gc():
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _collect_edges(edges: dict, expr: Expr, child: Instance, conditional: bool) -> None:

@@ -14,10 +14,14 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 #: Lines held in memory before a sorted run is written out.
-CHUNK = 200_000
+CHUNK = 50_000
 
 #: Runs merged at once (below the usual limit of open files).
 FAN_IN = 64
+
+#: Lines per pickled batch in a run: a merge holds one batch of each run, so memory is
+#: at most CHUNK + FAN_IN * BATCH lines however many lines there are.
+BATCH = 1_000
 
 
 class SpillSort:
@@ -55,7 +59,7 @@ def _spill_iter(items: Iterator[tuple[Any, str]]) -> IO[bytes]:
     batch: list[tuple[Any, str]] = []
     for item in items:
         batch.append(item)
-        if len(batch) >= 10_000:
+        if len(batch) >= BATCH:
             pickle.dump(batch, f)
             batch = []
     if batch:
