@@ -112,3 +112,46 @@ def test_some_cases_were_checked_by_jumping_over_repeats() -> None:
     if len(JUMPED) < 10:
         pytest.skip("run with the whole file to count the cases that jumped")
     assert len(JUMPED) >= 10
+
+
+def test_a_problem_far_into_an_endless_looking_window_is_found_at_once() -> None:
+    """An exclusion at point 5,001 of a P4 pattern, final point +P99999999999: found,
+    counted and its neighbours' repeats summed, without walking the window."""
+    from prefect_cycles import from_graph
+
+    wf = from_graph({"P4!5001": "d", "P1": "d[-P1] => e"}, 1, "+P99999999999", name="far")
+    verdict = check(wf)
+    assert verdict.cut is None and verdict.points < 100
+    found = [w for w in verdict.walked if w[0].point == 5002]
+    assert found and "5001 is not on its sequence" in verdict.warning(*found[0]).reason
+    assert len(verdict) == 75_000_000_000  # 3 in 4 points, and e[5002]
+
+
+def test_a_picture_of_a_long_window_draws_a_bounded_part_and_says_how_to_draw_more(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from prefect_cycles import from_graph
+    from prefect_cycles.show.render import picture
+
+    pic = picture(from_graph({"P1": "a[-P1] => a"}, 1, 1_000_000, name="long"), max_points=3)
+    assert "points 1 to 3" in pic.text and "point 4" not in pic.text
+    assert pic.notice and "--max-points" in pic.notice
+    flow = tmp_path / "flow.cylc"
+    flow.write_text(
+        "[scheduling]\n    cycling mode = integer\n    initial cycle point = 1\n"
+        '    final cycle point = +P99999999999\n    [[graph]]\n        P1 = "a[-P1] => a"\n'
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "prefect_cycles", "graph", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    warning = [line for line in out.stderr.splitlines() if line.startswith("WARNING")]
+    assert len(warning) == 1 and "more than 100 cycle points" in warning[0]
+    assert "--max-points" in warning[0]
+    assert "point 100\n" in out.stdout and "point 101\n" not in out.stdout
