@@ -450,7 +450,7 @@ class Union(Sequence):
         return any(s.contains(point) for s in self.members)
 
     def shape(self) -> tuple[int, set[int]] | None:
-        period, edges = 1, set()
+        period, edges = 1, set[int]()
         for s in self.members:
             got = s.shape()
             if got is None:

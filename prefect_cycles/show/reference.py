@@ -141,15 +141,15 @@ def window_reference_lines(
                     if got is not None and got.exists and got.runs:
                         edge(parent, inst, ident(parent), i)
                 if drawn:
-                    for trig in (
-                        *u.clock_triggers(inst),
-                        *workflow.xtriggers_for(inst.task, inst.point),
-                    ):
-                        if getattr(trig, "drawn", True):
-                            x = Instance(f"@{trig.label}", inst.point)
-                            ix = f"{fmt(inst.point)}/@{trig.label}"
-                            node(x, ix)
-                            edge(x, inst, ix, i)
+                    shown: list[ClockTrigger | XTrigger] = [
+                        t for t in u.clock_triggers(inst) if t.drawn
+                    ]
+                    shown += workflow.xtriggers_for(inst.task, inst.point)  # always drawn
+                    for trig in shown:
+                        x = Instance(f"@{trig.label}", inst.point)
+                        ix = f"{fmt(inst.point)}/@{trig.label}"
+                        node(x, ix)
+                        edge(x, inst, ix, i)
         if settler.waiting:
             unroll(workflow, start, stop)  # raises CyclicDependencyError, naming the loop
         yield from edges
