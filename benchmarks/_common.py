@@ -204,6 +204,7 @@ def update_docs(name: str, body: str, order: Sequence[str], path: Path = DOCS) -
 SECTIONS = (
     "unroll_vs_cylc",
     "graph_building",
+    "bounded_passes",
     "startup_window",
     "flow_vs_hand_unrolled",
     "wide_cycles",

@@ -50,6 +50,11 @@ class Sequence(ABC):
     def last_point(self) -> Point | None:
         """The last point of the sequence, or None when it is endless (or empty)."""
 
+    def shape(self) -> tuple[int, set[int]] | None:
+        """``(period, edges)`` in keys: between edge keys membership repeats every ``period``
+        keys. None when it does not repeat in keys (month and year steps)."""
+        return None
+
     def points(self, start: Point, stop: Point | None = None) -> Iterator[Point]:
         """Points of the sequence in ``[start, stop]`` (endless when stop is None)."""
         p = self.first_point(start)
@@ -221,6 +226,21 @@ class ArithSequence(KeyedSequence):
     """One recurrence whose points are evenly spaced (integers, or exact date-time steps)."""
 
     _base: Arith
+
+    def shape(self) -> tuple[int, set[int]] | None:
+        base, excl = self._base, self._excl
+        if excl.walks:
+            return None
+        period = base.step or 1
+        edges = {base.start, self._lo, *excl.points}
+        edges |= {k for k in (base.last, self._hi) if k is not None}
+        for a in excl.ariths:
+            if a.step:
+                period = math.lcm(period, a.step)
+            edges.add(a.start)
+            if a.last is not None:
+                edges.add(a.last)
+        return period, edges
 
     def __init__(
         self, text: str, dom: Domain, base: Arith, lo: int, hi: int | None, excl: Exclusions
@@ -428,6 +448,15 @@ class Union(Sequence):
 
     def contains(self, point: Point) -> bool:
         return any(s.contains(point) for s in self.members)
+
+    def shape(self) -> tuple[int, set[int]] | None:
+        period, edges = 1, set[int]()
+        for s in self.members:
+            got = s.shape()
+            if got is None:
+                return None
+            period, edges = math.lcm(period, got[0]), edges | got[1]
+        return period, edges
 
 
 INT_DOMAIN = Domain()

@@ -35,6 +35,7 @@ from ..cycling.points import Cycling
 from ..errors import CycleError, GraphSyntaxError, ValidationError
 from ..graph.conditions import AllOf, AnyOf, Condition, Offset, Trigger, triggers
 from ..graph.model import Workflow, check_task_name
+from ..graph.unroll import without_gc
 from .refs import (
     After,
     AllRefs,
@@ -216,6 +217,7 @@ def task_map(*tasks: Task) -> dict[str, Task]:
     return dict(_collect(tasks)[0])
 
 
+@without_gc
 def build_workflow(
     *tasks: Task,
     initial: object,

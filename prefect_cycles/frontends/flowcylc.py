@@ -27,6 +27,7 @@ from typing import Any
 from ..cycling.clock import parse_offset
 from ..errors import CycleError, GraphSyntaxError
 from ..graph.model import Workflow
+from ..graph.unroll import without_gc
 from .cylcfile import (
     Item,
     Section,
@@ -307,6 +308,7 @@ def _unused(root: Section, wf: Workflow, source: str, runtime: Section | None = 
     return notices
 
 
+@without_gc
 def load_flow_cylc(
     path: str | os.PathLike[str], template_vars: Mapping[str, Any] | None = None
 ) -> Workflow:

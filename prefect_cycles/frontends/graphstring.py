@@ -38,6 +38,7 @@ from ..errors import CycleError, GraphSyntaxError
 from ..graph.conditions import AllOf, AnyOf, Condition, Offset, Trigger
 from ..graph.model import TASK_NAME, Workflow
 from ..graph.outputs import Outputs, check_finish
+from ..graph.unroll import without_gc
 from ..graph.xtrigger import parse_xtrigger
 from .refs import WallClock
 from .syntax import (
@@ -566,6 +567,7 @@ def _declared(xtriggers: Mapping[str, str | WallClock] | None) -> dict[str, str 
     return out
 
 
+@without_gc
 def from_graph(
     graph: Mapping[str, str],
     initial: object,

@@ -122,6 +122,11 @@ def output_name(
     ) from None
 
 
+def _at(where: str) -> str:
+    """`` in WHERE`` for a message, or nothing."""
+    return f" in {where}" if where else ""
+
+
 def check_finish(
     task: str, output: str, optional: bool, where: str | None = None, *, family: bool = False
 ) -> None:
@@ -211,10 +216,11 @@ class Outputs:
         only sets a default, which plain uses of the member override.
         """
         output = output_name(output, task=task, where=where, custom=True)
-        at = f" in {where}" if where else ""
+        # ``where`` may quote a line of thousands of tasks: worded only on an error.
         if output not in OUTPUT_ALIASES and output not in self._custom.get(task, {}):
             raise GraphSyntaxError(
-                f"unknown output :{output} on {task} (undefined custom output {task}:{output}){at}",
+                f"unknown output :{output} on {task} (undefined custom output "
+                f"{task}:{output}){_at(where)}",
                 task=task,
                 fix=f'declare it: [runtime][{task}][[outputs]] {output} = "a message" in '
                 f"flow.cylc, @cycle(..., outputs=[{output!r}]) on the task, or "
@@ -222,7 +228,7 @@ class Outputs:
             )
         if output in MUST_BE_OPTIONAL and not optional:
             raise OutputConflictError(
-                f"output {task}:{output} must be optional{at}",
+                f"output {task}:{output} must be optional{_at(where)}",
                 task=task,
                 fix=f"write {task}{short(output)}? (optional=True in on()): a task can "
                 f"only be {output} instead of running, so Cylc never requires it",

@@ -21,12 +21,13 @@ Semantics are Cylc 8's scheduler (DESIGN.md section 2):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import graphlib
 import heapq
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar
 
 from ..cycling.clock import clock_time, parse_offset
 from ..cycling.points import Point
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from metomi.isodatetime.data import (
         Duration,
     )  # imported where used: the walk and the scheduler need no graph
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Instance(NamedTuple):
@@ -196,12 +200,14 @@ class Unroller:
         recs = ", ".join(wf.tasks[inst.task].recurrences)
         return f"{wf.fmt(inst.point)} is not on its sequence ({recs})"
 
-    def _active_points(self) -> Iterator[tuple[Point, frozenset[int]]]:
-        """Each point in the window where a task runs, with the sequences holding it."""
+    def _active_points(self, begin: Point | None = None) -> Iterator[tuple[Point, frozenset[int]]]:
+        """Each point in the window (from ``begin``, default the start) where a task runs,
+        with the sequences holding it."""
         stop = self.stop
+        first = self.start if begin is None or begin < self.start else begin
         heap: list[tuple[Point, int]] = []
         for i in self._task_seq_ids:
-            p = self._seq_list[i].first_point(self.start)
+            p = self._seq_list[i].first_point(first)
             if p is not None and (stop is None or p <= stop):
                 heap.append((p, i))
         heapq.heapify(heap)
@@ -325,9 +331,12 @@ class Unroller:
             return None
         return next((n.parent for n in needs(expr) if n.parent.point > self.stop), None)
 
-    def cycles(self) -> Iterator[tuple[Point, list[tuple[Instance, Expr | None]]]]:
-        """Each point of the window in order, with its instances and their prerequisites."""
-        for point, held in self._active_points():
+    def cycles(
+        self, begin: Point | None = None
+    ) -> Iterator[tuple[Point, list[tuple[Instance, Expr | None]]]]:
+        """Each point of the window in order (from ``begin``), with its instances and their
+        prerequisites."""
+        for point, held in self._active_points(begin):
             yield (
                 point,
                 [
@@ -441,6 +450,18 @@ def no_gc() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
+
+
+def without_gc(fn: F) -> F:
+    """``fn`` run under :func:`no_gc`: building a workflow of thousands of tasks allocates
+    many small objects, and the collections that triggers grow with the graph."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with no_gc():
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _collect_edges(edges: dict, expr: Expr, child: Instance, conditional: bool) -> None:

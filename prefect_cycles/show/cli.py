@@ -7,6 +7,7 @@ Python file that does, so ``graph`` and ``validate`` on a flow.cylc answer fast.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -70,6 +71,7 @@ def graph(
     collapsed: bool = False,
     output: Annotated[Path | None, cyclopts.Parameter(name=["--output", "-o"])] = None,
     reference: bool = False,
+    max_points: int = 100,
     set: SetVars = (),
     set_file: SetFile = None,
 ) -> None:
@@ -103,7 +105,11 @@ def graph(
         Write to this file instead of standard output.
     reference
         Print exactly Cylc 8.5's ``cylc graph --reference`` text (the same as
-        --format reference): sorted, only the instances that run.
+        --format reference): sorted, only the instances that run. Any window:
+        the text is written as it is made, in memory that does not grow with it.
+    max_points
+        Draw at most this many cycle points of the window (a longer window is
+        drawn over its first ones, with a warning). The reference text is never cut.
     """
     from .sources import load_workflow
 
@@ -115,13 +121,25 @@ def graph(
         )
     wf, _notices = load_workflow(source, _template_vars(set, set_file))
     if fmt == "reference":
-        from .reference import window_reference_text
+        from .reference import window_reference_lines
 
-        data: str | bytes = window_reference_text(wf, start, stop)
-    else:
-        from .render import picture
+        lines = window_reference_lines(wf, start, stop)
+        lines = itertools.chain([next(lines)], lines)  # the whole window settled: errors first
+        if output is None:
+            for line in lines:
+                sys.stdout.write(line + "\n")
+            return
+        from .render import open_output
 
-        data = picture(wf, start, stop, collapsed=collapsed).render(fmt)
+        with open_output(output) as out:  # streamed: any window
+            out.writelines(line + "\n" for line in lines)
+        return
+    from .render import picture
+
+    pic = picture(wf, start, stop, collapsed=collapsed, max_points=max_points)
+    if pic.notice:
+        print(f"WARNING: {pic.notice}", file=sys.stderr)
+    data: str | bytes = pic.render(fmt)
     if output is not None:
         from .render import write_picture
 
@@ -184,24 +202,24 @@ def validate(
     start
         First cycle point to check (default: the initial point).
     stop
-        Last cycle point to check (default: the final point, or 20 points on; a window
-        of more than 1000 points is checked over its first 1000).
+        Last cycle point to check (default: the final point, or 20 points on). A long
+        window is checked completely by its repeat period (see docs/cli.md).
     """
-    from ..graph.validate import validate as check
-    from ..graph.validate import window_notes
+    from ..graph.validate import check, warning_lines, window_notes
     from .sources import load_workflow
 
     wf, notices = load_workflow(source, _template_vars(set, set_file))
     for note in notices:
         print(f"NOTICE: {note}")
-    warnings = check(wf, start, stop)
-    for note in window_notes(wf, start, stop):
+    verdict = check(wf, start, stop)
+    for note in window_notes(wf, start, stop, verdict):
         print(note)
-    for w in warnings:
-        print(f"WARNING: {w}")
+    for line in warning_lines(verdict):
+        print(line)
+    count = len(verdict)
     print(
         f"Valid: {wf.name} ({len(wf.tasks)} tasks, {wf.cycling.mode} cycling)"
-        + (f", {len(warnings)} warning(s)" if warnings else "")
+        + (f", {count} warning(s)" if count else "")
     )
 
 

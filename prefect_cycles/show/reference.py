@@ -10,13 +10,15 @@ point); date-time ids sort as text, as Cylc does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ..graph.conditions import ClockTrigger
 from ..graph.model import Workflow
-from ..graph.unroll import Instance, Unroller, evaluate, needs, no_gc, unroll
+from ..graph.settle import Settler
+from ..graph.unroll import Instance, Unroller, needs, no_gc, unroll
 from ..graph.xtrigger import XTrigger
+from .spill import SpillSort
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -94,42 +96,63 @@ def reference_text(g: nx.DiGraph, workflow: Workflow) -> str:
 
 
 def window_reference_text(workflow: Workflow, start: object = None, stop: object = None) -> str:
-    """``reference_text(unroll(workflow, start, stop), workflow)``, without the DiGraph.
+    """``reference_text(unroll(workflow, start, stop), workflow)``, without the DiGraph."""
+    return "".join(line + "\n" for line in window_reference_lines(workflow, start, stop))
 
-    The command line's path: instances and prerequisites come straight from
-    :meth:`Unroller.walk`, and which of them run is decided in topological
-    order over plain dicts, as :func:`unroll` does, in a fraction of the time
-    and without importing networkx. A dependency loop falls back to
-    :func:`unroll`, which raises the error that names it.
+
+def window_reference_lines(
+    workflow: Workflow, start: object = None, stop: object = None
+) -> Iterator[str]:
+    """The reference text's lines for a window, in memory that does not grow with it.
+
+    The command line's path: the window is walked point by point and which
+    instances run is settled as it goes (:class:`~prefect_cycles.graph.settle.Settler`);
+    edge and node lines are sorted on disk as they come (:class:`SpillSort`), so
+    only the text, not the memory, grows with the window. A dependency loop
+    falls back to :func:`unroll`, which raises the error that names it.
     """
     u = Unroller(workflow, start, stop)
     if u.stop is None:
         unroll(workflow, start, stop)  # raises: no final point
+    fmt = workflow.fmt
+    integer = workflow.cycling.mode == "integer"
+    drawn = bool(workflow.clock_triggers or workflow.xtriggers)
+    edges, nodes = SpillSort(), SpillSort()
+
+    def ident(n: Instance) -> str:
+        return f"{fmt(n.point)}/{n.task}"
+
+    def node(n: Instance, i: str) -> None:
+        nodes.add(n if integer else i, f'node "{i}" "{n.task}\\n{fmt(n.point)}"')
+
+    def edge(a: Instance, b: Instance, ia: str, ib: str) -> None:
+        edges.add((a, b) if integer else (ia, ib), f'edge "{ia}" "{ib}"')
+
+    settler = Settler(u)
     with no_gc():
-        prereq = dict(u.walk())
-        parents: dict[Instance, set[Instance]] = {}
-        children: dict[Instance, list[Instance]] = {}
-        waiting: dict[Instance, int] = {}
-        for inst, expr in prereq.items():
-            ps = {n.parent for n in needs(expr) if n.parent in prereq}
-            parents[inst] = ps
-            waiting[inst] = len(ps)
-            for p in ps:
-                children.setdefault(p, []).append(inst)
-        ready = [inst for inst, left in waiting.items() if not left]
-        runs: dict[Instance, bool] = {}
-        while ready:
-            inst = ready.pop()
-            expr = prereq[inst]
-            runs[inst] = expr is None or (
-                u.past_stop(expr) is None and evaluate(expr, lambda n: runs.get(n.parent, False))
-            )
-            for child in children.get(inst, ()):
-                waiting[child] -= 1
-                if not waiting[child]:
-                    ready.append(child)
-        if len(runs) < len(prereq):
+        for point, spawned in u.cycles():
+            for inst, expr, st, known in settler.feed(point, spawned):
+                if not st.runs:
+                    continue
+                i = ident(inst)
+                node(inst, i)
+                for parent in {n.parent for n in needs(expr)}:
+                    got = known.get(parent)
+                    if got is not None and got.exists and got.runs:
+                        edge(parent, inst, ident(parent), i)
+                if drawn:
+                    shown: list[ClockTrigger | XTrigger] = [
+                        t for t in u.clock_triggers(inst) if t.drawn
+                    ]
+                    shown += workflow.xtriggers_for(inst.task, inst.point)  # always drawn
+                    for trig in shown:
+                        x = Instance(f"@{trig.label}", inst.point)
+                        ix = f"{fmt(inst.point)}/@{trig.label}"
+                        node(x, ix)
+                        edge(x, inst, ix, i)
+        if settler.waiting:
             unroll(workflow, start, stop)  # raises CyclicDependencyError, naming the loop
-        ran = [inst for inst, ok in runs.items() if ok]
-        edges = [(p, c) for c in ran for p in parents[c]]
-        return "\n".join(_format(ran, edges, workflow, u.clock_triggers)) + "\n"
+        yield from edges
+        yield "graph"
+        yield from nodes
+        yield "stop"

@@ -26,7 +26,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from ..cycling.clock import clock_time, parse_offset
 from ..cycling.points import Point
@@ -43,6 +43,12 @@ if TYPE_CHECKING:
 #: Points drawn when no stop point is given and the workflow has no final point
 #: (Cylc's default runahead limit, ``P4``, keeps five points active).
 DEFAULT_POINTS = 5
+
+#: A window of more points than this is drawn over its first ones, with a notice
+#: (``picture(max_points=...)``, ``prefect-cycles graph --max-points``): a picture of
+#: thousands of points is unreadable, and drawing it takes time and memory that grow
+#: with the window.
+MAX_POINTS = 100
 
 #: Formats a :class:`Picture` can be saved in, by file suffix.
 SUFFIXES = {
@@ -70,9 +76,11 @@ class Picture:
     ``dot`` is installed and as a Mermaid block otherwise.
     """
 
-    def __init__(self, scene: Scene, text: str) -> None:
+    def __init__(self, scene: Scene, text: str, notice: str | None = None) -> None:
         self.scene = scene
         self.text = text
+        #: Set when only a part of the window is drawn: what was drawn and how to draw more.
+        self.notice = notice
 
     @property
     def dot(self) -> str:
@@ -140,11 +148,14 @@ class Picture:
 
 def write_picture(path: Path, data: str | bytes) -> None:
     """Write a rendered picture, or raise RenderError naming the file and the OS's reason."""
+    with open_output(path, binary=isinstance(data, bytes)) as out:
+        out.write(data)
+
+
+def open_output(path: Path, binary: bool = False) -> IO:
+    """``path`` opened for writing, or RenderError naming the file and the OS's reason."""
     try:
-        if isinstance(data, bytes):
-            path.write_bytes(data)
-        else:
-            path.write_text(data, encoding="utf-8")
+        return open(path, "wb") if binary else open(path, "w", encoding="utf-8")
     except OSError as exc:
         missing = not path.parent.is_dir()
         raise RenderError(
@@ -173,12 +184,15 @@ def picture(
     stop: object = None,
     *,
     collapsed: bool = False,
+    max_points: int = MAX_POINTS,
 ) -> Picture:
     """A picture of ``workflow``: its definition (``collapsed``) or its window.
 
     The window runs from ``start`` (default: the initial point) to ``stop``
     (default: the final point, or :data:`DEFAULT_POINTS` points on when there
-    is none, which the title says).
+    is none, which the title says). A window of more than ``max_points``
+    points is drawn over its first ``max_points``; the title and
+    :attr:`Picture.notice` say so.
     """
     if collapsed:
         if start not in (None, "") or stop not in (None, ""):
@@ -187,9 +201,9 @@ def picture(
                 fix="drop START and STOP, or drop --collapsed to draw the window",
             )
         return Picture(definition_scene(workflow), definition_text(workflow))
-    g, title, first, last = window(workflow, start, stop)
+    g, title, first, last, notice = _window(workflow, start, stop, max_points)
     scene = window_scene(g, workflow, title, (first, last))
-    return Picture(scene, window_text(g, workflow, title))
+    return Picture(scene, window_text(g, workflow, title), notice)
 
 
 # -- the window ---------------------------------------------------------------------
@@ -200,9 +214,17 @@ def window(
 ) -> tuple[nx.DiGraph, str, Point, Point]:
     """The unrolled window to draw, its title (which says how the window was chosen),
     and its first and last points."""
+    return _window(workflow, start, stop, None)[:4]
+
+
+def _window(
+    workflow: Workflow, start: object, stop: object, max_points: int | None
+) -> tuple[nx.DiGraph, str, Point, Point, str | None]:
+    """:func:`window`, cut to ``max_points`` points (None: not cut), with the notice."""
     u = Unroller(workflow, start, stop)
     fmt = workflow.fmt
     note = ""
+    notice = None
     if u.stop is None:
         points = list(itertools.islice(u.points(), DEFAULT_POINTS))
         if not points:
@@ -215,9 +237,20 @@ def window(
         note = f" (no final point: the first {len(points)} points)"
     else:
         stop = u.stop
+        if max_points is not None:
+            points = list(itertools.islice(u.points(), max(max_points, 1) + 1))
+            if len(points) > max_points:
+                stop = points[max(max_points, 1) - 1]
+                window = f"{fmt(u.start)} to {fmt(u.stop)}"
+                note = f" (the first {max_points} points of {window})"
+                notice = (
+                    f"the window {window} has more than {max_points} cycle points: drawing "
+                    f"the first {max_points} (to {fmt(stop)}). Give STOP, or --max-points N "
+                    "to draw more"
+                )
     g = unroll(workflow, u.start, stop)
     title = f"{workflow.name}: points {fmt(u.start)} to {fmt(stop)}{note}"
-    return g, title, u.start, stop
+    return g, title, u.start, stop, notice
 
 
 def window_scene(
