@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from prefect import Task
 from prefect.cache_policies import DEFAULT, NO_CACHE
-from prefect.client.schemas.objects import TaskRunResult
+from prefect.client.schemas.objects import RunInput, TaskRunResult
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 from prefect.settings import get_current_settings
@@ -150,14 +150,15 @@ class Submitter:
             return task.submit(**args, wait_for=wait_for)
         # Quoted, the futures are not resolved; quoted, they are not collected
         # either, so their edges go in as the wait_for inputs themselves.
-        edges = {
+        edges: set[RunInput] = {
             TaskRunResult(id=(f.unwrap() if isinstance(f, allow_failure) else f).task_run_id)
             for f in wait_for
         }
+        quoted: list[Any] = [quote(f) for f in wait_for]
         return self.runner.submit(  # type: ignore[union-attr]
             task,
             get_call_parameters(task.fn, (), args),
-            wait_for=[quote(f) for f in wait_for],
+            wait_for=quoted,
             dependencies={"wait_for": edges},
         )
 
