@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from prefect import Task, get_run_logger
@@ -22,6 +23,7 @@ from ..cycling.points import Point
 from ..errors import CyclicFlowFailed
 from ..graph.model import Workflow
 from ..graph.unroll import Instance
+from .direct import Direct
 from .earlier import Earlier
 from .emit import OutputWatch
 from .lease import guarded
@@ -127,12 +129,17 @@ def _run(
     known = stopper = _known_stop(sched, resume, chosen, impls, submitter, logger)
     clock = _ClockLog(workflow)
     outputs = OutputWatch(workflow, submitter.impls)
-    done: queue.SimpleQueue[Instance] = queue.SimpleQueue()
+    # Finished instances for this thread to settle, None (a worker settled one: look
+    # again), or an exception a worker met, raised here.
+    done: queue.SimpleQueue[Instance | BaseException | None] = queue.SimpleQueue()
     in_flight: dict[Instance, PrefectFuture] = {}
     stopped_at: Point | None = None
     expired_told = 0
     calls = XTriggerCalls()  # function xtriggers, called off this thread
-    while True:
+    lock = threading.Lock()  # held for every use of the scheduler, the submitter, in_flight
+    closed = False  # the loop has ended: nothing more is submitted
+
+    def submit_ready() -> None:
         # Submitting can release more at once (children of ':submitted').
         while items := sched.ready():
             for item in items:
@@ -143,73 +150,125 @@ def _run(
                     _submit_failed(sched, submitter, inst, logger, exc)
                     continue
                 in_flight[inst] = fut
-                fut.add_done_callback(_put_when_done(done, inst))
+                fut.add_done_callback(when_done(inst))
                 sched.submitted(inst)
-        expired_told = _tell_expired(sched, workflow, logger, expired_told)
-        for sig, func, args, kwargs in sched.xtrigger_calls(sched.now()):
-            calls.start(sig, func, args, kwargs)
-        _notify(sched)
-        due = sched.next_clock()
-        if not in_flight and due is None and not calls.in_flight:
-            break
-        if due is not None:
-            clock.announce(sched, logger)
-        watch = [i for i in sched.waiting_for_started if i in in_flight]
-        polling = watch or outputs.watching(in_flight) or calls.in_flight
-        poll = STARTED_POLL if polling else None
+
+    def settle(inst: Instance) -> None:
+        """Feed one finished instance's outcome back to the scheduler."""
+        nonlocal stopped_at, stopper
+        fut = in_flight.pop(inst)
         try:
-            finished = [done.get(timeout=_wait_time(due, sched, poll))]
-        except queue.Empty:
-            for inst in watch:
-                if in_flight[inst].state.is_running():
-                    sched.started(inst)
-            outputs.poll(sched, in_flight, logger)
-            _xtrigger_results(sched, calls, logger)
-            continue
+            fut.wait()
+            state = fut.state
+        except Exception as exc:  # the runner could not run it (e.g. not picklable)
+            _submit_failed(sched, submitter, inst, logger, exc)
+            return
+        outputs.ended(sched, inst, fut, state, logger)
+        if state.is_crashed() and not _body_started(fut):
+            _submit_failed(sched, submitter, inst, logger, state.message)
+            return
+        sched.started(inst)
+        ok = state.is_completed()
+        sched.finished(inst, ok)
+        if not ok:
+            logger.warning(
+                "%s[%s] ended %s: %s", inst.task, fmt(inst.point), state.name, state.message or ""
+            )
+        elif submitter.stopped_cycling(inst, state, logger):
+            stopped_at = inst.point if stopped_at is None else min(stopped_at, inst.point)
+            stopper = stopper if stopper and stopper[1] <= inst.point else (inst.task, inst.point)
+            sched.stop_after(inst.point)
+            logger.info(
+                "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
+            )
+
+    def settle_and_submit(inst: Instance) -> None:
+        settle(inst)
+        submit_ready()
+
+    direct = Direct.for_runner()
+
+    def closed_now() -> None:
+        nonlocal closed
+        closed = True
+
+    def when_done(inst: Instance) -> Callable[[PrefectFuture], None]:
+        """A done callback. On a thread pool, the thread that ran the task settles it and
+        submits the children it releases at once, with no hop through this thread (see
+        :mod:`.direct`); when another thread holds the scheduler, or elsewhere, it hands
+        the instance to this thread."""
+
+        def callback(_future: PrefectFuture) -> None:
+            if direct is None or not lock.acquire(blocking=False):
+                done.put(inst)
+                return
+            try:
+                if closed:
+                    return
+                direct.run(settle_and_submit, inst)
+                done.put(None)
+            except BaseException as exc:  # raised again in the flow's thread
+                done.put(exc)
+            finally:
+                lock.release()
+
+        return callback
+
+    with direct if direct is not None else nullcontext(), _closing(lock, closed_now):
         while True:
+            with lock:
+                submit_ready()
+                expired_told = _tell_expired(sched, workflow, logger, expired_told)
+                for sig, func, args, kwargs in sched.xtrigger_calls(sched.now()):
+                    calls.start(sig, func, args, kwargs)
+                _notify(sched)
+                due = sched.next_clock()
+                if not in_flight and due is None and not calls.in_flight:
+                    break
+                if due is not None:
+                    clock.announce(sched, logger)
+                watch = [i for i in sched.waiting_for_started if i in in_flight]
+                polling = watch or outputs.watching(in_flight) or calls.in_flight
+            poll = STARTED_POLL if polling else None
             try:
-                finished.append(done.get_nowait())
+                finished = [done.get(timeout=_wait_time(due, sched, poll))]
             except queue.Empty:
-                break
-        for inst in finished:
-            fut = in_flight.pop(inst)
-            try:
-                fut.wait()
-                state = fut.state
-            except Exception as exc:  # the runner could not run it (e.g. not picklable)
-                _submit_failed(sched, submitter, inst, logger, exc)
+                with lock:
+                    for inst in watch:
+                        if inst in in_flight and in_flight[inst].state.is_running():
+                            sched.started(inst)
+                    outputs.poll(sched, in_flight, logger)
+                    _xtrigger_results(sched, calls, logger)
                 continue
-            outputs.ended(sched, inst, fut, state, logger)
-            if state.is_crashed() and not _body_started(fut):
-                _submit_failed(sched, submitter, inst, logger, state.message)
-                continue
-            sched.started(inst)
-            ok = state.is_completed()
-            sched.finished(inst, ok)
-            if not ok:
-                logger.warning(
-                    "%s[%s] ended %s: %s",
-                    inst.task,
-                    fmt(inst.point),
-                    state.name,
-                    state.message or "",
-                )
-            elif submitter.stopped_cycling(inst, state, logger):
-                stopped_at = inst.point if stopped_at is None else min(stopped_at, inst.point)
-                stopper = (
-                    stopper if stopper and stopper[1] <= inst.point else (inst.task, inst.point)
-                )
-                sched.stop_after(inst.point)
-                logger.info(
-                    "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
-                )
-        _xtrigger_results(sched, calls, logger)
-        submitter.forget_except(sched)
+            while True:
+                try:
+                    finished.append(done.get_nowait())
+                except queue.Empty:
+                    break
+            with lock:
+                for got in finished:
+                    if isinstance(got, BaseException):
+                        raise got
+                    if got is not None:
+                        settle(got)
+                _xtrigger_results(sched, calls, logger)
+                submitter.forget_except(sched)
     calls.close()
     submitter.report(logger)
     if resume is not None and stopper is not None and stopper != known:
         remember(resume, submitter.impls, stopper[0], fmt(stopper[1]))
     return _outcome(sched, workflow, stopped_at, logger, submitter.saving)
+
+
+@contextmanager
+def _closing(lock: threading.Lock, close: Callable[[], None]) -> Iterator[None]:
+    """Close the loop on the way out, however it ends, so that a task run ending after
+    it (the flow failed) submits nothing."""
+    try:
+        yield
+    finally:
+        with lock:
+            close()
 
 
 def _xtrigger_results(sched: Scheduler, calls: XTriggerCalls, logger: Any) -> None:
@@ -289,13 +348,6 @@ def _known_stop(
         sched.workflow.fmt(known[1]),
     )
     return known
-
-
-def _put_when_done(
-    done: queue.SimpleQueue[Instance], inst: Instance
-) -> Callable[[PrefectFuture], None]:
-    """A future's done-callback that hands its instance to the run loop."""
-    return lambda _future: done.put(inst)
 
 
 def _wait_time(due: dt.datetime | None, sched: Scheduler, poll: float | None) -> float | None:

@@ -3,6 +3,16 @@
 Each instance is submitted only once its parents are done, so no worker thread
 ever blocks on ``wait_for``; the parents are still passed as ``wait_for`` so
 the server stores the edges and the UI draws them.
+
+On Prefect's thread pool the ordering-only parents go in as task-run inputs
+(the runner's ``dependencies``) under ``wait_for``, not as futures to resolve:
+resolving a done future still reads its result through Prefect's event-loop
+thread, a thread hop on the critical path of every instance, to check what the
+scheduler already knows (the parent ended as the trigger needs). Without
+resume, a task left with Prefect's default cache policy whose result is not
+persisted runs with ``NO_CACHE``: that key could only find a record in this
+flow run's own persisted results, and there are none, so computing it (inputs,
+source, a look in the result store) for every instance bought nothing.
 """
 
 from __future__ import annotations
@@ -14,11 +24,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from prefect import Task
+from prefect.cache_policies import DEFAULT, NO_CACHE
+from prefect.client.schemas.objects import RunInput, TaskRunResult
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
+from prefect.settings import get_current_settings
 from prefect.states import State
-from prefect.task_runners import ProcessPoolTaskRunner
-from prefect.utilities.annotations import allow_failure
+from prefect.task_runners import ProcessPoolTaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import allow_failure, quote
+from prefect.utilities.callables import get_call_parameters
 
 from ..cycling.points import Point
 from ..graph.model import Workflow
@@ -60,8 +74,12 @@ class Submitter:
         self.tag_points = tag_points
         self.resume = resume
         self.rerun = rerun or Rerun()
-        self.impls = {n: resume.prepare(t) for n, t in impls.items()} if resume else dict(impls)
         self._own = {n: owns_caching(t) for n, t in impls.items()}  # the user's caching rules
+        ctx = FlowRunContext.get()
+        if resume:
+            self.impls = {n: resume.prepare(t) for n, t in impls.items()}
+        else:
+            self.impls = {n: _lean(t, self._own[n], ctx) for n, t in impls.items()}
         self.saving = Saving(workflow, resume, self.impls, self._own) if resume else None
         self.futures: dict[Instance, PrefectFuture] = {}
         self.refreshed: set[Instance] = set()  # chosen for a rerun, or downstream of one
@@ -69,8 +87,10 @@ class Submitter:
         self.submitted = 0
         self._stores: dict[str, Any] = {}
         self._params = {name: set(inspect.signature(t.fn).parameters) for name, t in impls.items()}
-        ctx = FlowRunContext.get()
-        self.process_pool = isinstance(ctx.task_runner if ctx else None, ProcessPoolTaskRunner)
+        self.runner = ctx.task_runner if ctx else None
+        self.process_pool = isinstance(self.runner, ProcessPoolTaskRunner)
+        # Prefect's own thread pool: edges as task-run inputs (see the module's docstring)
+        self.thread_pool = type(self.runner) is ThreadPoolTaskRunner
 
     def submit(self, item: Ready) -> PrefectFuture:
         inst = item.instance
@@ -119,10 +139,28 @@ class Submitter:
                 kwargs[key] = (need.parent, fut)
         args = {k: v[1] if isinstance(v, tuple) else v for k, v in kwargs.items()}
         args.update({k: v for k, v in item.inputs.items() if k in params})  # xtrigger results
-        fut = task.submit(**args, wait_for=wait_for)
+        fut = self._submit(task, args, wait_for)
         self.submitted += 1
         self.futures[inst] = fut
         return fut
+
+    def _submit(self, task: Task, args: dict[str, Any], wait_for: list[Any]) -> PrefectFuture:
+        """Hand one task run to the runner; the parents in ``wait_for`` are all final."""
+        if not self.thread_pool or not wait_for:
+            return task.submit(**args, wait_for=wait_for)
+        # Quoted, the futures are not resolved; quoted, they are not collected
+        # either, so their edges go in as the wait_for inputs themselves.
+        edges: set[RunInput] = {
+            TaskRunResult(id=(f.unwrap() if isinstance(f, allow_failure) else f).task_run_id)
+            for f in wait_for
+        }
+        quoted: list[Any] = [quote(f) for f in wait_for]
+        return self.runner.submit(  # type: ignore[union-attr]
+            task,
+            get_call_parameters(task.fn, (), args),
+            wait_for=quoted,
+            dependencies={"wait_for": edges},
+        )
 
     def _earlier_arg(
         self, inst: Instance, parent: Instance, params: set[str], kwargs: dict[str, Any]
@@ -176,6 +214,23 @@ class Submitter:
         if len(self.futures) > 2 * len(sched.remembered) + 64:
             self.futures = {i: f for i, f in self.futures.items() if i in sched.remembered}
             self.refreshed = {i for i in self.refreshed if i in sched.remembered}
+
+
+def _lean(task: Task, owns_caching: bool, ctx: FlowRunContext | None) -> Task:
+    """``task`` with ``NO_CACHE`` when it has Prefect's default cache policy and its
+    result is not persisted (see the module's docstring); else ``task`` itself."""
+    if owns_caching or task.cache_policy is not DEFAULT or task.refresh_cache:
+        return task
+    persist = task.persist_result
+    if persist is None:
+        persist = get_current_settings().tasks.default_persist_result
+    if persist is None:
+        persist = ctx.persist_result if ctx is not None else True
+    if persist:
+        return task
+    lean = copy.copy(task)
+    lean.cache_policy = NO_CACHE
+    return lean
 
 
 #: The state name a task run ends with when it stops the cycling.
