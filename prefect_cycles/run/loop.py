@@ -25,6 +25,7 @@ from ..graph.unroll import Instance
 from .earlier import Earlier
 from .emit import OutputWatch
 from .lease import guarded
+from .overlap import Link
 from .rerun import Rerun, parse_rerun
 from .resume import Resume, owns_caching
 from .saving import Saving
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 #: Seconds between checks of whether a task run has started, done only for
 #: task runs whose ``:started`` output another instance waits for.
 STARTED_POLL = 0.2
+
+
+#: Put in the done-queue to wake the loop when the predecessor window has news.
+WAKE = Instance("prefect-cycles-wake", 0)
 
 
 #: Seconds added to a clock wait, so the flow wakes just after the clock time, not before.
@@ -79,18 +84,36 @@ def run_cycles(
     resume: Resume | None = None,
     rerun: object = None,
     origin: object = None,
+    link: Link | None = None,
 ) -> Any:
     """The body of a cyclic flow: schedule, submit and wait on every instance.
 
     With resume, under run-once locks and a lease (:func:`~prefect_cycles.run.lease.guarded`).
     ``origin`` is set for a window of a chain: parents between it and ``start``
-    ran in earlier windows and are read back from result storage.
+    ran in earlier windows and are read back from result storage. ``link`` ties
+    the window to its neighbours when windows overlap (:mod:`.overlap`).
     """
     logger = get_run_logger()
-    with guarded(Resume.active(resume), logger) as active:
-        return _run(
-            workflow, impls, start, stop, runahead, tag_points, active, rerun, logger, origin
-        )
+    outcome: Any = None
+    try:
+        with guarded(Resume.active(resume), logger) as active:
+            outcome = _run(
+                workflow,
+                impls,
+                start,
+                stop,
+                runahead,
+                tag_points,
+                active,
+                rerun,
+                logger,
+                origin,
+                link,
+            )
+        return outcome
+    finally:
+        if link is not None:
+            link.close(outcome)
 
 
 def _run(
@@ -104,10 +127,16 @@ def _run(
     rerun: object,
     logger: Any,
     origin: object = None,
+    link: Link | None = None,
 ) -> Any:
     earlier = Earlier(workflow, dict(impls), resume) if resume and origin is not None else None
-    lookup = earlier.outcome if earlier else None
-    sched = Scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
+    if link is not None:  # parents may still be running in the predecessor window
+        earlier = link.earlier_for(earlier)
+        lookup = earlier.outcome if earlier else None
+        sched = link.scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
+    else:
+        lookup = earlier.outcome if earlier else None
+        sched = Scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
     chosen = parse_rerun(rerun, sched.unroller)  # type: ignore[arg-type]
     fmt = workflow.fmt
     window = f"{fmt(sched.unroller.start)} to " + (
@@ -132,7 +161,11 @@ def _run(
     stopped_at: Point | None = None
     expired_told = 0
     calls = XTriggerCalls()  # function xtriggers, called off this thread
+    if link is not None:
+        link.subscribe(lambda: done.put(WAKE))
     while True:
+        if link is not None:
+            link.receive(sched)
         # Submitting can release more at once (children of ':submitted').
         while items := sched.ready():
             for item in items:
@@ -149,8 +182,11 @@ def _run(
         for sig, func, args, kwargs in sched.xtrigger_calls(sched.now()):
             calls.start(sig, func, args, kwargs)
         _notify(sched)
+        if link is not None:
+            link.progress(sched)
         due = sched.next_clock()
-        if not in_flight and due is None and not calls.in_flight:
+        waiting = link is not None and link.waiting()  # the predecessor may still tell
+        if not in_flight and due is None and not calls.in_flight and not waiting:
             break
         if due is not None:
             clock.announce(sched, logger)
@@ -172,16 +208,22 @@ def _run(
             except queue.Empty:
                 break
         for inst in finished:
+            if inst is WAKE:
+                continue
             fut = in_flight.pop(inst)
             try:
                 fut.wait()
                 state = fut.state
             except Exception as exc:  # the runner could not run it (e.g. not picklable)
                 _submit_failed(sched, submitter, inst, logger, exc)
+                if link is not None:
+                    link.finished(inst, False)
                 continue
             outputs.ended(sched, inst, fut, state, logger)
             if state.is_crashed() and not _body_started(fut):
                 _submit_failed(sched, submitter, inst, logger, state.message)
+                if link is not None:
+                    link.finished(inst, False)
                 continue
             sched.started(inst)
             ok = state.is_completed()
@@ -200,9 +242,13 @@ def _run(
                     stopper if stopper and stopper[1] <= inst.point else (inst.task, inst.point)
                 )
                 sched.stop_after(inst.point)
+                if link is not None:
+                    link.stopped(inst.point)
                 logger.info(
                     "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
                 )
+            if link is not None:  # after the stop, so that no child of it starts there
+                link.finished(inst, ok, state)
         _xtrigger_results(sched, calls, logger)
         submitter.forget_except(sched)
     calls.close()
