@@ -10,8 +10,9 @@ Each campaign runs in a process of its own against one server started here
   to 10 points further, timed (the progress record at work), and once more
   with the record deleted (instances looked up instead);
 - overlap: the seed's ``foo[-P1] => foo => bar`` over 40 points of 0.1 s
-  tasks, as one flow run and as a chain of 10 windows, alternating, median of
-  ``--rounds``;
+  tasks, as one flow run, as a chain of 10 overlapping windows, and as a
+  chain of 10 windows run one after another (``OVERLAP_WINDOWS = False``),
+  rotating the order, median of ``--rounds``;
 - no-trim: the memory campaign to ``--no-trim-points`` without ``malloc_trim``
   between windows; single: the workflow as ONE flow run (``--single-points``).
 
@@ -55,13 +56,14 @@ def worker(kind: str, points: int, budget: int | None, storage: str, stop_at: in
     from prefect import task
 
     from prefect_cycles import cyclic_flow, stop_cycling
-    from prefect_cycles.run import chain
+    from prefect_cycles.run import chain, overlap
 
     chain.TRIM_BETWEEN_WINDOWS = kind != "memory-no-trim"
+    overlap.OVERLAP_WINDOWS = kind != "overlap-serial"
     samples: list[tuple[int, float, float]] = []
     every = (budget or 1000) // 2  # instances per point: 2
 
-    if kind == "overlap":
+    if kind in ("overlap", "overlap-serial"):
 
         @task
         def foo(point: int) -> None:
@@ -260,25 +262,37 @@ def main() -> None:
                     ),
                 )
             elif what == "overlap":
-                one, ten = [], []
+                one: list[float] = []
+                ten: list[float] = []
+                serial: list[float] = []
+                order = [("overlap", "none", one), ("overlap", "8", ten)]
+                order.append(("overlap-serial", "8", serial))
                 for i in range(args.rounds):
-                    order = [("none", one), ("8", ten)]
-                    for budget, into in order if i % 2 == 0 else order[::-1]:
+                    turn = order[i % 3 :] + order[: i % 3]
+                    for kind, budget, into in turn:
                         extra = ["--budget", budget] if budget != "none" else []
-                        into.append(campaign(server, tmp, "overlap", "40", *extra)["seconds"])
+                        into.append(campaign(server, tmp, kind, "40", *extra)["seconds"])
+                base = c.median(one)
                 publish(
                     what,
                     "Hand-over: the seed's `foo[-P1] => foo => bar`, 40 points of 0.1 s tasks "
-                    f"(critical path 4.1 s), alternating, median of {args.rounds}:\n\n"
+                    f"(critical path 4.1 s), each a fresh process, order rotated, median of "
+                    f"{args.rounds}:\n\n"
                     + c.table(
                         ["run as", "flow runs", "seconds", "vs one flow run"],
                         [
-                            ["one flow run", 1, c.secs(c.median(one)), "1.00x"],
+                            ["one flow run", 1, c.secs(base), "1.00x"],
                             [
-                                "a chain of 10 windows (budget 8)",
+                                "a chain of 10 windows (budget 8), overlapping",
                                 10,
                                 c.secs(c.median(ten)),
-                                c.ratio(c.median(ten), c.median(one)),
+                                c.ratio(c.median(ten), base),
+                            ],
+                            [
+                                "the same chain, one window after another",
+                                10,
+                                c.secs(c.median(serial)),
+                                c.ratio(c.median(serial), base),
                             ],
                         ],
                     ),

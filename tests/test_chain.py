@@ -179,7 +179,10 @@ def test_a_failure_ends_the_chain_and_a_rerun_continues_at_its_window(
     state = fl(stop=12, return_state=True)
     assert state.is_failed()
     assert "total[7]" in state.message and "check[7]" in state.message  # failed, then blocked
-    assert len(flow_runs("chain-fail")) == 3  # [1..2], [3..5], [6..8]: the chain stopped there
+    # [1..2], [3..5], [6..8]: the chain stopped there (windows started early, overlapping,
+    # waited for it in vain: Cancelled, having run nothing)
+    ran_windows = [r for r in flow_runs("chain-fail") if not r.state.is_cancelled()]
+    assert len(ran_windows) == 3
     with pytest.raises(Exception, match="total\\[7\\]"):
         fl(stop=12)  # a plain call raises, naming the failure (and tries window 3 again)
     flag.unlink()
@@ -213,7 +216,8 @@ def test_stop_cycling_ends_the_chain_and_a_rerun_replays_only_the_last_window(
     )
     out = fl()  # no final point: only stop_cycling ends it
     assert out["stopped_at"] == 9 and out["succeeded"] == 9
-    assert [r.name for r in flow_runs("chain-stop")] == [
+    ran_windows = [r for r in flow_runs("chain-stop") if not r.state.is_cancelled()]
+    assert [r.name for r in ran_windows] == [  # windows started early in vain: Cancelled
         "chain-stop[1..4]",
         "chain-stop[5..8]",
         "chain-stop[9..12]",
@@ -222,7 +226,7 @@ def test_stop_cycling_ends_the_chain_and_a_rerun_replays_only_the_last_window(
     again = fl(return_state=True)
     assert again.is_completed() and again.result()["stopped_at"] == 9
     assert ran(ledger) == []
-    last = flow_runs("chain-stop")[-1]
+    last = [r for r in flow_runs("chain-stop") if not r.state.is_cancelled()][-1]
     assert last.name == "chain-stop[9..12]"
     assert {n: r.state.name for n, r in task_runs(last.state).items()} == {
         f"converge[{p}]": "Cached" for p in (9,)

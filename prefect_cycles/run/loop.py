@@ -27,6 +27,7 @@ from .direct import Direct
 from .earlier import Earlier
 from .emit import OutputWatch
 from .lease import guarded
+from .overlap import Link
 from .rerun import Rerun, parse_rerun
 from .resume import Resume, owns_caching
 from .saving import Saving
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 #: Seconds between checks of whether a task run has started, done only for
 #: task runs whose ``:started`` output another instance waits for.
 STARTED_POLL = 0.2
+
+
+#: Put in the done-queue to wake the loop when the predecessor window has news.
+WAKE = Instance("prefect-cycles-wake", 0)
 
 
 #: Seconds added to a clock wait, so the flow wakes just after the clock time, not before.
@@ -81,18 +86,36 @@ def run_cycles(
     resume: Resume | None = None,
     rerun: object = None,
     origin: object = None,
+    link: Link | None = None,
 ) -> Any:
     """The body of a cyclic flow: schedule, submit and wait on every instance.
 
     With resume, under run-once locks and a lease (:func:`~prefect_cycles.run.lease.guarded`).
     ``origin`` is set for a window of a chain: parents between it and ``start``
-    ran in earlier windows and are read back from result storage.
+    ran in earlier windows and are read back from result storage. ``link`` ties
+    the window to its neighbours when windows overlap (:mod:`.overlap`).
     """
     logger = get_run_logger()
-    with guarded(Resume.active(resume), logger) as active:
-        return _run(
-            workflow, impls, start, stop, runahead, tag_points, active, rerun, logger, origin
-        )
+    outcome: Any = None
+    try:
+        with guarded(Resume.active(resume), logger) as active:
+            outcome = _run(
+                workflow,
+                impls,
+                start,
+                stop,
+                runahead,
+                tag_points,
+                active,
+                rerun,
+                logger,
+                origin,
+                link,
+            )
+        return outcome
+    finally:
+        if link is not None:
+            link.close(outcome)
 
 
 def _run(
@@ -106,10 +129,16 @@ def _run(
     rerun: object,
     logger: Any,
     origin: object = None,
+    link: Link | None = None,
 ) -> Any:
     earlier = Earlier(workflow, dict(impls), resume) if resume and origin is not None else None
-    lookup = earlier.outcome if earlier else None
-    sched = Scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
+    if link is not None:  # parents may still be running in the predecessor window
+        earlier = link.earlier_for(earlier)
+        lookup = earlier.outcome if earlier else None
+        sched = link.scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
+    else:
+        lookup = earlier.outcome if earlier else None
+        sched = Scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
     chosen = parse_rerun(rerun, sched.unroller)  # type: ignore[arg-type]
     fmt = workflow.fmt
     window = f"{fmt(sched.unroller.start)} to " + (
@@ -162,10 +191,14 @@ def _run(
             state = fut.state
         except Exception as exc:  # the runner could not run it (e.g. not picklable)
             _submit_failed(sched, submitter, inst, logger, exc)
+            if link is not None:
+                link.finished(inst, False)
             return
         outputs.ended(sched, inst, fut, state, logger)
         if state.is_crashed() and not _body_started(fut):
             _submit_failed(sched, submitter, inst, logger, state.message)
+            if link is not None:
+                link.finished(inst, False)
             return
         sched.started(inst)
         ok = state.is_completed()
@@ -178,9 +211,13 @@ def _run(
             stopped_at = inst.point if stopped_at is None else min(stopped_at, inst.point)
             stopper = stopper if stopper and stopper[1] <= inst.point else (inst.task, inst.point)
             sched.stop_after(inst.point)
+            if link is not None:
+                link.stopped(inst.point)
             logger.info(
                 "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
             )
+        if link is not None:  # after the stop, so that no child of it starts there
+            link.finished(inst, ok, state)
 
     def settle_and_submit(inst: Instance) -> None:
         settle(inst)
@@ -214,16 +251,23 @@ def _run(
 
         return callback
 
+    if link is not None:
+        link.subscribe(lambda: done.put(WAKE))
     with direct if direct is not None else nullcontext(), _closing(lock, closed_now):
         while True:
             with lock:
+                if link is not None:
+                    link.receive(sched)
                 submit_ready()
                 expired_told = _tell_expired(sched, workflow, logger, expired_told)
                 for sig, func, args, kwargs in sched.xtrigger_calls(sched.now()):
                     calls.start(sig, func, args, kwargs)
                 _notify(sched)
+                if link is not None:
+                    link.progress(sched)
                 due = sched.next_clock()
-                if not in_flight and due is None and not calls.in_flight:
+                waiting = link is not None and link.waiting()  # the predecessor may still tell
+                if not in_flight and due is None and not calls.in_flight and not waiting:
                     break
                 if due is not None:
                     clock.announce(sched, logger)
@@ -249,7 +293,7 @@ def _run(
                 for got in finished:
                     if isinstance(got, BaseException):
                         raise got
-                    if got is not None:
+                    if got is not None and got is not WAKE:
                         settle(got)
                 _xtrigger_results(sched, calls, logger)
                 submitter.forget_except(sched)

@@ -11,6 +11,7 @@ views read from another, hence the lock.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -101,13 +102,16 @@ class Tally:
         self.known_total = expected is not None
         self._live: dict[Instance, str] = {}  # unfinished instances and their column
         self.scheduler: Scheduler | None = None
+        # every scheduler followed: overlapping windows of a chain take turns at watching()
+        self._followed: weakref.WeakSet[Scheduler] = weakref.WeakSet()
         self.ended = False
         self._on_event: list[Callable[[], None]] = []
 
     def attach(self, scheduler: Scheduler) -> None:
         """Follow ``scheduler`` from now on (idempotent; use as a watching() callback)."""
-        if self.scheduler is scheduler:
+        if self.scheduler is scheduler or scheduler in self._followed:
             return
+        self._followed.add(scheduler)
         self.scheduler = scheduler
         scheduler.subscribe(self.event)
 
