@@ -46,6 +46,7 @@ from ..graph.unroll import Instance, Unroller, triggers
 from .earlier import Earlier
 from .loop import run_cycles
 from .progress_record import InitialPoint, Progress, ProgressRecord, fingerprint
+from .release import keep, released
 from .resume import Resume
 from .scheduler import Scheduler
 
@@ -187,6 +188,7 @@ def run_window(
     deployment, this is the chain's first run: it finds the frontier and plans
     its window itself.
     """
+    keep()  # a plain call's driver empties this run's bookkeeping when it is over
     deployment = _deployment_id()
     if chain is None:
         if deployment is None or cflow.resumer is None or cflow.max_instances_per_run is None:
@@ -605,7 +607,8 @@ def _run_flow(cflow: CyclicFlow, parameters: dict[str, Any]) -> State:
     if TRIM_BETWEEN_WINDOWS:
         _trim()
     call: Callable[..., State] = Flow.__call__
-    return call(cflow, **parameters, return_state=True)
+    with released():
+        return call(cflow, **parameters, return_state=True)
 
 
 def _trim() -> None:
