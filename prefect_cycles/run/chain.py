@@ -47,6 +47,7 @@ from .earlier import Earlier
 from .loop import run_cycles
 from .overlap import Baton, Lane, Link, can_overlap, in_background, link_for
 from .progress_record import InitialPoint, Progress, ProgressRecord, fingerprint
+from .release import keep, released
 from .resume import Resume
 from .scheduler import Scheduler
 
@@ -188,6 +189,7 @@ def run_window(
     deployment, this is the chain's first run: it finds the frontier and plans
     its window itself.
     """
+    keep()  # a plain call's driver empties this run's bookkeeping when it is over
     deployment = _deployment_id()
     if chain is None:
         if deployment is None or cflow.resumer is None or cflow.max_instances_per_run is None:
@@ -676,7 +678,8 @@ def _window_call(cflow: CyclicFlow, parameters: dict[str, Any]) -> Callable[[], 
 def _run_flow(cflow: CyclicFlow, parameters: dict[str, Any]) -> State:
     """One window as a flow run of its own (a subflow when called inside a flow)."""
     call: Callable[..., State] = Flow.__call__
-    return call(cflow, **parameters, return_state=True)
+    with released():
+        return call(cflow, **parameters, return_state=True)
 
 
 def _freeze_heap(freeze: bool) -> bool:

@@ -22,13 +22,13 @@ from prefect.states import Completed, Failed
 from ..cycling.points import Point
 from ..errors import CyclicFlowFailed
 from ..graph.model import Workflow
-from ..graph.unroll import Instance
+from ..graph.unroll import Instance, Unroller
 from .direct import Direct
 from .earlier import Earlier
 from .emit import OutputWatch
 from .lease import guarded
 from .overlap import Link
-from .rerun import Rerun, parse_rerun
+from .rerun import Rerun, parse_rerun, refreshed_before
 from .resume import Resume, owns_caching
 from .saving import Saving
 from .scheduler import Scheduler
@@ -132,14 +132,18 @@ def _run(
     link: Link | None = None,
 ) -> Any:
     earlier = Earlier(workflow, dict(impls), resume) if resume and origin is not None else None
+    lookup = earlier.outputs if earlier else None
     if link is not None:  # parents may still be running in the predecessor window
         earlier = link.earlier_for(earlier)
-        lookup = earlier.outcome if earlier else None
         sched = link.scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
     else:
-        lookup = earlier.outcome if earlier else None
         sched = Scheduler(workflow, start, stop, runahead, origin=origin, earlier=lookup)
-    chosen = parse_rerun(rerun, sched.unroller)  # type: ignore[arg-type]
+    if resume is not None:  # what ends without a result still counts in a later window
+        keeper = earlier or Earlier(workflow, dict(impls), resume)
+        sched.subscribe(keeper.keeper(sched.outputs_of))
+    # a window of a chain reads the selectors against the chain from its origin (see rerun)
+    chain_view = Unroller(workflow, origin, None, origin) if earlier is not None else None
+    chosen = parse_rerun(rerun, chain_view or sched.unroller)  # type: ignore[arg-type]
     fmt = workflow.fmt
     window = f"{fmt(sched.unroller.start)} to " + (
         fmt(sched.unroller.stop) if sched.unroller.stop is not None else "no stop point"
@@ -155,6 +159,10 @@ def _run(
         "Cycling %s from %s (runahead %s)", workflow.name, window, runahead or workflow.runahead
     )
     submitter = Submitter(workflow, impls, tag_points, resume, chosen, earlier)
+    if earlier is not None and chosen:  # the refresh goes on downstream across the boundary
+        submitter.carried = frozenset(
+            refreshed_before(chosen, workflow, sched.unroller.origin, sched.unroller.start)
+        )
     known = stopper = _known_stop(sched, resume, chosen, impls, submitter, logger)
     clock = _ClockLog(workflow)
     outputs = OutputWatch(workflow, submitter.impls)
@@ -217,7 +225,7 @@ def _run(
                 "%s[%s] stopped the cycling: no later point starts", inst.task, fmt(inst.point)
             )
         if link is not None:  # after the stop, so that no child of it starts there
-            link.finished(inst, ok, state)
+            link.finished(inst, ok, state, sched.outputs_of(inst))
 
     def settle_and_submit(inst: Instance) -> None:
         settle(inst)

@@ -46,7 +46,7 @@ from prefect.states import State
 from ..cycling.points import Point
 from ..graph.unroll import Instance
 from .earlier import MISSING, Earlier
-from .scheduler import SUCCEEDED, Scheduler, _Record
+from .scheduler import Scheduler, _Record
 
 #: Whether a plain call overlaps its windows (False: each starts when the last ended).
 OVERLAP_WINDOWS = True
@@ -74,6 +74,7 @@ class Baton:
         self.start, self.stop = start, stop
         self._lock = threading.Lock()
         self._states: dict[Instance, State | None] = {}  # None: did not succeed
+        self._outputs: dict[Instance, frozenset[str]] = {}  # the outputs each reached
         self._news: list[Instance] = []
         self._stop: Point | None = None
         self._active: tuple[Point, ...] = ()
@@ -92,9 +93,17 @@ class Baton:
 
     # -- the window's side ------------------------------------------------------------
 
-    def finished(self, inst: Instance, ok: bool, state: State | None = None) -> None:
+    def finished(
+        self,
+        inst: Instance,
+        ok: bool,
+        state: State | None = None,
+        outputs: frozenset[str] | None = None,
+    ) -> None:
         with self._lock:
             self._states[inst] = state if ok else None
+            if outputs is not None:
+                self._outputs[inst] = outputs
             self._news.append(inst)
         self._wake()
 
@@ -147,9 +156,12 @@ class Baton:
         self._wakers.append(wake)
 
     def outcome(self, inst: Instance) -> Any:
-        """True (succeeded), None (did not), PENDING (may still), MISSING (ask storage)."""
+        """The outputs it reached (True: succeeded; None: not known), PENDING (it may
+        still run), MISSING (ask storage)."""
         with self._lock:
             if inst in self._states:
+                if inst in self._outputs:
+                    return self._outputs[inst]
                 return None if self._states[inst] is None else True
             return MISSING if self._closed else PENDING
 
@@ -181,7 +193,7 @@ class LiveEarlier(Earlier):
             found = self.baton.outcome(inst)
             if found is not MISSING:
                 return found
-        return self.outcome(inst)
+        return self.outputs(inst)
 
     def result(self, inst: Instance) -> Any:
         state = self.baton.state(inst) if self.baton.covers(inst) else None
@@ -210,18 +222,17 @@ class LiveScheduler(Scheduler):
         self._records[parent] = _Record(None, "running")  # running in the predecessor
         self.pending.add(parent)
 
-    def earlier_ended(self, parent: Instance, ok: bool) -> None:
-        """A parent running in the predecessor ended: release its children, or block them."""
+    def earlier_ended(self, parent: Instance, got: Any) -> None:
+        """A parent running in the predecessor ended with the outputs ``got`` (True:
+        succeeded; None: not known): release its children, or block them."""
         if parent not in self.pending:
             return
         self.pending.discard(parent)
         rec = self._records.get(parent)
         if rec is None:
             return
-        if ok:
-            rec.state, rec.outputs = "succeeded", SUCCEEDED
-        else:
-            rec.state = "earlier"  # blocks its children, as a parent that failed before
+        ended = self._earlier_record(parent, got)
+        rec.state, rec.outputs = ended.state, ended.outputs
         self._wake(parent)
 
     def _within_runahead(self, point: Point) -> bool:
@@ -306,11 +317,11 @@ class Link:
             sched.stop_after(stop)
             self.outbox.stopped(stop)
         for inst in news:
-            sched.earlier_ended(inst, self.inbox.outcome(inst) is True)
+            sched.earlier_ended(inst, self.inbox.outcome(inst))
         if closed and sched.pending:  # never reported: it did not run there; storage says
             for inst in list(sched.pending):
-                found = self.earlier.outcome(inst) if self.earlier else None
-                sched.earlier_ended(inst, bool(found))
+                found = self.earlier.outputs(inst) if self.earlier else None
+                sched.earlier_ended(inst, found)
 
     def waiting(self) -> bool:
         """True until :meth:`receive` has seen the predecessor's run loop end."""
@@ -319,8 +330,14 @@ class Link:
     def progress(self, sched: Scheduler) -> None:
         self.outbox.progress(tuple(_active(sched)), spawned_all(sched))
 
-    def finished(self, inst: Instance, ok: bool, state: State | None = None) -> None:
-        self.outbox.finished(inst, ok, state)
+    def finished(
+        self,
+        inst: Instance,
+        ok: bool,
+        state: State | None = None,
+        outputs: frozenset[str] | None = None,
+    ) -> None:
+        self.outbox.finished(inst, ok, state, outputs)
 
     def stopped(self, point: Point) -> None:
         self.outbox.stopped(point)

@@ -8,6 +8,11 @@ flow refreshes the cache of what is selected *and of everything downstream of
 it*, as Cylc's ``cylc trigger --flow=new`` does: a child computed from the old
 result of a re-run parent would otherwise stay stale. Nothing here knows of
 Prefect, and every mistake is caught before any task runs.
+
+In a chain of flow runs (:mod:`prefect_cycles.run.chain`) each window reads
+the selectors against the whole chain from its first point, and
+:func:`refreshed_before` tells a window which instances of the earlier windows
+were refreshed, so the refresh carries on downstream across the boundary.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from ..cycling.points import Point
 from ..errors import CycleError, PointError
 from ..graph.model import Workflow
-from ..graph.unroll import Instance, Unroller
+from ..graph.unroll import Instance, Unroller, needs
 
 _SELECTOR = re.compile(r"^\s*(?P<task>\*|[^\s\[\]]+)\s*(?:\[(?P<points>[^\[\]]*)\])?\s*$")
 
@@ -173,3 +178,27 @@ def _check_in_window(sel: Selector, unroller: Unroller, text: str) -> None:
             point=wf.fmt(sel.low if sel.low is not None else sel.high),  # type: ignore[arg-type]
             fix="choose points inside the window, or widen it with start=/stop=",
         )
+
+
+def refreshed_before(
+    chosen: Rerun, workflow: Workflow, origin: Point, start: Point
+) -> set[Instance]:
+    """The instances of ``[origin, start)`` (a chain's earlier windows) that a rerun refreshed:
+    those chosen and everything downstream of them, as their own windows refreshed them.
+
+    Walks the points from the earliest one a selector names; nothing when none is chosen.
+    """
+    if not chosen or start <= origin:
+        return set()
+    lows = [s.low for s in chosen.selectors]
+    low = origin if any(lo is None for lo in lows) else max(origin, min(lows))  # type: ignore[type-var]
+    out: set[Instance] = set()
+    if low >= start:
+        return out
+    for point, spawned in Unroller(workflow, low, None, origin).cycles():
+        if point >= start:
+            break
+        for inst, expr in spawned:
+            if chosen.chosen(inst) or any(n.parent in out for n in needs(expr)):
+                out.add(inst)
+    return out

@@ -72,7 +72,7 @@ class Scheduler:
         now: Callable[[], dt.datetime] = utc_now,
         *,
         origin: object = None,
-        earlier: Callable[[Instance], bool | None] | None = None,
+        earlier: Callable[[Instance], bool | frozenset[str] | None] | None = None,
     ) -> None:
         self.workflow = workflow
         self.now = now  # the wall clock, for clock triggers (injectable for tests)
@@ -545,17 +545,25 @@ class Scheduler:
                 if beyond is not None:
                     self._never_runs(inst, self._missing(beyond))
                 elif expr is not None and not evaluate(expr, self._possible):
-                    self._never_runs(inst, self._why_never(expr))
+                    if self._ended_without(expr):  # an optional output that did not come
+                        self._never_runs(inst, "", skipped=True)
+                    else:
+                        self._never_runs(inst, self._why_never(expr))
             if not spawned:
                 self._retire()
 
     def _from_earlier(self, parent: Instance) -> None:
         """Record how a parent of an earlier window ended, as far as results tell."""
         self._earlier.add(parent)
-        if self._earlier_outcome(parent):
-            self._records[parent] = _Record(None, "succeeded", SUCCEEDED)
-        else:
-            self._records[parent] = _Record(None, "earlier")
+        self._records[parent] = self._earlier_record(parent, self._earlier_outcome(parent))
+
+    def _earlier_record(self, parent: Instance, got: object) -> _Record:
+        """How a parent of an earlier window ended: ``got`` is True (succeeded), the
+        outputs it reached, or None (not known)."""
+        outputs = SUCCEEDED if got is True else frozenset(got) if got else None  # type: ignore[call-overload]
+        if outputs is not None and self.completion[parent.task].complete(outputs):
+            return _Record(None, "succeeded" if "succeeded" in outputs else "failed", outputs)
+        return _Record(None, "earlier")  # unknown, or a required output missing: it blocks
 
     def _possible(self, need: Need) -> bool:
         """Whether a parent may still reach an output: it exists and is not known never to run."""
@@ -570,6 +578,18 @@ class Scheduler:
         if rec.state in ("waiting", "submitted", "running"):
             return True
         return need.output in rec.outputs
+
+    def _ended_without(self, expr: Expr | None) -> bool:
+        """Whether the parent that ``expr`` can no longer get ended complete without the
+        output it needed: the child is skipped, as when the parent ends after it spawned."""
+        gone = next(n.parent for n in needs(expr) if not self._possible(n))
+        rec = self._records.get(gone)
+        return (
+            rec is not None
+            and gone not in self._never
+            and rec.state in ("succeeded", "failed", "expired")
+            and self.completion[gone.task].complete(rec.outputs)
+        )
 
     def _why_never(self, expr: Expr | None) -> str:
         fmt = self.workflow.fmt

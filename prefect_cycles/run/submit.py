@@ -83,6 +83,7 @@ class Submitter:
         self.saving = Saving(workflow, resume, self.impls, self._own) if resume else None
         self.futures: dict[Instance, PrefectFuture] = {}
         self.refreshed: set[Instance] = set()  # chosen for a rerun, or downstream of one
+        self.carried: frozenset[Instance] = frozenset()  # refreshed in earlier windows
         self.cached = 0
         self.submitted = 0
         self._stores: dict[str, Any] = {}
@@ -103,7 +104,9 @@ class Submitter:
         if self.resume is not None:
             if not self._own[inst.task]:
                 task.cache_policy = self.resume.policy(inst.task, label)  # type: ignore[assignment]
-            if self.rerun.chosen(inst) or any(n.parent in self.refreshed for n in item.parents):
+            if self.rerun.chosen(inst) or any(
+                n.parent in self.refreshed or n.parent in self.carried for n in item.parents
+            ):
                 task.refresh_cache = True
                 self.refreshed.add(inst)
             if self.saving is not None:
