@@ -7,8 +7,10 @@ fresh PREFECT_HOME and a temporary working directory, against the session's
 Prefect server, so the flows they call really run, and a value a sample shows
 after ``# ->`` is checked (tests/docsamples.py runs them). A sample that cannot
 run as written is fenced ```` ```python {.no-run reason="..."} ````, the reason
-naming the test that runs what it shows. Every repository path a sample names
-(examples/..., tests/data/...) must exist.
+naming the test that runs what it shows; an excerpt of an example is fenced
+```` ```python {from="examples/x.py"} ````: its lines must be in that file, which
+runs in its place. Every repository path a sample names (examples/...,
+tests/data/...) must exist.
 """
 
 from __future__ import annotations
