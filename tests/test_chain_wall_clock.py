@@ -147,7 +147,11 @@ def test_a_restart_keeps_the_chains_initial_point_and_a_new_chain_reads_the_cloc
     clock.now = "20300101T0000Z"
     state = fl(return_state=True)
     assert state.is_failed() and "total[20300101T0300Z]" in state.message
-    assert len(flow_runs("wall-restart")) == 3  # the chain stopped in its third window
+    runs = flow_runs("wall-restart")
+    # the chain stopped in its third window; a fourth started early (windows overlap) in
+    # vain ends Cancelled, having run nothing
+    assert len([r for r in runs if r.state_name != "Cancelled"]) == 3
+    assert len(runs) <= 4
 
     # Hours later, the chain is restarted: it goes on from its own initial point.
     flag.unlink()
