@@ -190,8 +190,10 @@ def refreshed_before(
     """
     if not chosen or start <= origin:
         return set()
-    lows = [s.low for s in chosen.selectors]
-    low = origin if any(lo is None for lo in lows) else max(origin, min(lows))  # type: ignore[type-var]
+    lows = [s.low for s in chosen.selectors if s.low is not None]
+    low: Point = origin
+    if len(lows) == len(chosen.selectors):  # every selector names its earliest point
+        low = max(origin, min(lows))
     out: set[Instance] = set()
     if low >= start:
         return out
