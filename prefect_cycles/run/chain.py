@@ -599,8 +599,9 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
         nonlocal state
         ended = lane.join()
         runs.append(str(ended.state_details.flow_run_id))
-        if not lane.wait_going():
+        if not lane.wait_going() and (ended.is_completed() or ended.is_cancelled()):
             return True  # started early, it ran nothing: the chain had ended before it
+        # (a window that failed before its run loop, e.g. on bad parameters, is an outcome)
         if state is not None and not state.is_completed():
             return True  # an earlier window failed: that is the chain's outcome
         state = ended
