@@ -10,6 +10,8 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,12 +88,29 @@ def test_a_marker_key_has_a_lock_of_its_own(tmp_path: Path):
     locks.release_lock("abc", "me")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_an_unwritable_lock_directory_lets_the_work_go_on(tmp_path: Path):
-    tmp_path.chmod(0o500)
+@contextmanager
+def unwritable(where: Path) -> Iterator[Path]:
+    """A directory nobody can write in: read-only permissions, or for root (who writes
+    anywhere) a read-only tmpfs."""
+    where.mkdir()
+    if os.geteuid() != 0:
+        where.chmod(0o500)
+        try:
+            yield where
+        finally:
+            where.chmod(0o700)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(where)])
+    if mounted.returncode != 0:
+        pytest.skip("root here cannot mount a read-only tmpfs")
     try:
-        locks = RunOnceLocks(tmp_path / "locks")
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+def test_an_unwritable_lock_directory_lets_the_work_go_on(tmp_path: Path):
+    with unwritable(tmp_path / "ro") as where:
+        locks = RunOnceLocks(where / "locks")
         assert locks.acquire_lock("k", "me")
         locks.release_lock("k", "me")
-    finally:
-        tmp_path.chmod(0o700)
