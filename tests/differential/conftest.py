@@ -144,7 +144,13 @@ def differential(request: pytest.FixtureRequest, cylc: harness.Cylc):
         cache = harness.VENV_DIR / "differential-cache"
     runner = harness.Differential(cylc, cache)
     # Start everything the selected tests will need: slow simulations first.
-    selected = [item.callspec.params for item in request.session.items if hasattr(item, "callspec")]
+    # Only this directory's tests: others in the session may have a "case" of their own.
+    here = Path(__file__).parent
+    selected = [
+        item.callspec.params
+        for item in request.session.items
+        if hasattr(item, "callspec") and here in Path(item.path).parents
+    ]
     pairs = [p["case_window"] for p in selected if "case_window" in p]
     for case, window in sorted(pairs, key=lambda p: p[0].expect != EXPECT_SCHEDULER):
         runner.expectation(case, window, case.expect)
