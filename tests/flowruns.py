@@ -58,3 +58,15 @@ def log_messages(state) -> list[str]:
             log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id]))
         )
     return [log.message for log in logs]
+
+
+def flow_runs_named(name: str) -> list:
+    """Every flow run of the flow ``name``, oldest first (a chain's windows in order)."""
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[name])),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+        )

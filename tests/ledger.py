@@ -23,3 +23,16 @@ def runs(path: Path) -> Counter:
     """How many times each instance's body ran, from ledger lines ``ran task[point] ...``."""
     lines = path.read_text().splitlines() if path.exists() else []
     return Counter(line.split()[1] for line in lines if line.startswith("ran "))
+
+
+def new_ledger(tmp_path: Path, monkeypatch) -> Path:
+    """An empty ledger under ``tmp_path``, named in the environment for the task bodies."""
+    path = tmp_path / "ledger.txt"
+    path.touch()
+    monkeypatch.setenv("CYCLES_LEDGER", str(path))
+    return path
+
+
+def ran(path: Path) -> list[str]:
+    """The instances named by each ledger line, in order (``ran task[point] ...``)."""
+    return [line.split()[1] for line in path.read_text().splitlines()]

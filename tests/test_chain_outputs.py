@@ -13,11 +13,10 @@ import os
 from pathlib import Path
 
 import pytest
+from flowruns import flow_runs_named as flow_runs
 from flowruns import task_runs
+from ledger import new_ledger, ran
 from prefect import task
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-from prefect.client.schemas.sorting import FlowRunSort
 
 from prefect_cycles import cyclic_flow, emit_output, from_graph
 from prefect_cycles.graph.unroll import Instance
@@ -29,24 +28,9 @@ def _note(line: str) -> None:
         f.write(line + "\n")
 
 
-def ran(ledger: Path) -> list[str]:
-    return [line.split()[1] for line in ledger.read_text().splitlines()]
-
-
 @pytest.fixture
 def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "ledger.txt"
-    path.touch()
-    monkeypatch.setenv("CYCLES_LEDGER", str(path))
-    return path
-
-
-def flow_runs(name: str) -> list:
-    with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[name])),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-        )
+    return new_ledger(tmp_path, monkeypatch)
 
 
 @task

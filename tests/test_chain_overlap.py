@@ -13,13 +13,11 @@ import os
 from pathlib import Path
 
 import pytest
+from flowruns import flow_runs_named as flow_runs
 from flowruns import task_runs
 from handshake import HANDSHAKE, marker, wait_for
 from ledger import note, runs
 from prefect import task
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-from prefect.client.schemas.sorting import FlowRunSort
 
 from prefect_cycles import cyclic_flow, stop_cycling
 from prefect_cycles.graph.unroll import unroll
@@ -37,14 +35,6 @@ def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CYCLES_LEDGER", str(path))
     monkeypatch.setenv(HANDSHAKE, str(tmp_path / "hands"))
     return path
-
-
-def flow_runs(name: str) -> list:
-    with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[name])),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-        )
 
 
 def events(ledger: Path) -> list[str]:

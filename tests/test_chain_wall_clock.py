@@ -16,12 +16,11 @@ import os
 from pathlib import Path
 
 import pytest
+from flowruns import flow_runs_named as flow_runs
 from flowruns import task_runs
+from ledger import new_ledger, ran
 from metomi.isodatetime.parsers import TimePointParser
 from prefect import task
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName
-from prefect.client.schemas.sorting import FlowRunSort
 
 from prefect_cycles import cyclic_flow
 from prefect_cycles.cycling import wallclock
@@ -95,22 +94,7 @@ def wall_clock_flow(tmp_path: Path, name: str, budget: int = 4):
 
 @pytest.fixture
 def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "ledger.txt"
-    path.touch()
-    monkeypatch.setenv("CYCLES_LEDGER", str(path))
-    return path
-
-
-def flow_runs(name: str) -> list:
-    with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[name])),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-        )
-
-
-def ran(ledger: Path) -> list[str]:
-    return [line.split()[1] for line in ledger.read_text().splitlines()]
+    return new_ledger(tmp_path, monkeypatch)
 
 
 @pytest.mark.usefixtures("prefect_server")
