@@ -59,7 +59,7 @@ def worker(kind: str, points: int, budget: int | None, storage: str, stop_at: in
     from prefect_cycles.run import chain, overlap
 
     chain.TRIM_BETWEEN_WINDOWS = kind != "memory-no-trim"
-    overlap.OVERLAP_WINDOWS = kind != "overlap-serial"
+    overlap.OVERLAP_WINDOWS = kind not in ("overlap-serial", "memory-serial")
     samples: list[tuple[int, float, float]] = []
     every = (budget or 1000) // 2  # instances per point: 2
 

@@ -25,6 +25,7 @@ upgrade cannot silently bring the growth back.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,26 +45,34 @@ TARGETS: tuple[str, ...] = (
     "result_store.cache",
 )
 
-_held: list[list[FlowRunContext]] = []
+class _Held(threading.local):
+    """Per thread: overlapping windows run their flow runs in threads of their own, and one
+    window's context must never be emptied by another's boundary."""
+
+    def __init__(self) -> None:
+        self.stack: list[list[FlowRunContext]] = []
+
+
+_held = _Held()
 _warned: list[bool] = []
 
 
 def keep() -> None:
     """Note the running flow run's context, to release when its window ends (inside released)."""
     ctx = FlowRunContext.get()
-    if ctx is not None and _held:
-        _held[-1].append(ctx)
+    if ctx is not None and _held.stack:
+        _held.stack[-1].append(ctx)
 
 
 @contextmanager
 def released() -> Iterator[list[FlowRunContext]]:
     """Release the bookkeeping of every flow run that called :func:`keep` inside this block."""
     held: list[FlowRunContext] = []
-    _held.append(held)
+    _held.stack.append(held)
     try:
         yield held
     finally:
-        _held.remove(held)
+        _held.stack.remove(held)
         for ctx in held:
             release(ctx)
 
