@@ -27,6 +27,12 @@ from prefect_cycles.run import overlap
 PATIENCE = 60
 
 
+@pytest.fixture(autouse=True)
+def overlapping(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overlap is off by default (it leaks memory, see run/overlap.py): these tests turn it on."""
+    monkeypatch.setattr(overlap, "OVERLAP_WINDOWS", True)
+
+
 @pytest.fixture
 def ledger(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "ledger.txt"
