@@ -45,6 +45,7 @@ TARGETS: tuple[str, ...] = (
     "result_store.cache",
 )
 
+
 class _Held(threading.local):
     """Per thread: overlapping windows run their flow runs in threads of their own, and one
     window's context must never be emptied by another's boundary."""
