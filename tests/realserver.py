@@ -98,6 +98,11 @@ def stop(proc: subprocess.Popen, grace: float = 20.0) -> None:
     # The leader is gone; whatever it left behind goes the same way.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+    _kill_strays(strays)
+
+
+def _kill_strays(strays: dict[int, str]) -> None:
+    """SIGKILL each process that is still the one seen (same start time: not a reused pid)."""
     for pid, started in strays.items():
         fields = _stat(pid)
         if fields and fields[19] == started:
@@ -114,11 +119,7 @@ def kill_tree(proc: subprocess.Popen) -> list[int]:
     strays = descendants(proc.pid)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    for pid, started in strays.items():
-        fields = _stat(pid)
-        if fields and fields[19] == started:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    _kill_strays(strays)
     proc.wait()
     return [proc.pid, *strays]
 

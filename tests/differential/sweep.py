@@ -162,8 +162,12 @@ class Sweep:
         self.env.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="sweep-prefect-"))
 
     def _cylc(self, args: list[str]) -> tuple[int, str, str]:
+        return self._nice(self.cylc.executable, args)
+
+    def _nice(self, program: object, args: list[str]) -> tuple[int, str, str]:
+        """Run one of Cylc's programs, niced, in its own environment: (status, out, err)."""
         proc = subprocess.run(
-            ["nice", str(self.cylc.executable), *args],
+            ["nice", str(program), *args],
             env=self.cylc.env,
             cwd=self.cylc.home,
             capture_output=True,
@@ -177,19 +181,7 @@ class Sweep:
         )
 
     def _cylc_python(self, args: list[str]) -> tuple[int, str, str]:
-        proc = subprocess.run(
-            ["nice", str(self.cylc.python), *args],
-            env=self.cylc.env,
-            cwd=self.cylc.home,
-            capture_output=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-        return (
-            proc.returncode,
-            proc.stdout.decode(errors="replace"),
-            proc.stderr.decode(errors="replace"),
-        )
+        return self._nice(self.cylc.python, args)
 
     def cylc_side(self, directory: Path) -> dict:
         """Cylc's verdict, window and graph text for one workflow (cached)."""
