@@ -21,9 +21,10 @@ from prefect import task
 from prefect_cycles import cyclic_flow, from_graph, stop_cycling
 from prefect_cycles.errors import CycleError
 from prefect_cycles.graph.unroll import Instance, unroll
-from prefect_cycles.run.chain import PREDECESSOR_LABEL, TAG_PREFIX, chained_instances
+from prefect_cycles.run.handover import PREDECESSOR_LABEL, TAG_PREFIX
 from prefect_cycles.run.progress_record import ProgressRecord
 from prefect_cycles.run.scheduler import Scheduler
+from prefect_cycles.run.windows import chained_instances
 
 # -- windows, without Prefect ---------------------------------------------------------------
 

@@ -32,12 +32,8 @@ from test_chain_wall_clock import wall_clock_flow
 
 from prefect_cycles import from_graph
 from prefect_cycles.graph.unroll import unroll
-from prefect_cycles.run.chain import (
-    PREDECESSOR_LABEL,
-    TAG_PREFIX,
-    WINDOW_LABEL,
-    chained_instances,
-)
+from prefect_cycles.run.handover import PREDECESSOR_LABEL, TAG_PREFIX, WINDOW_LABEL
+from prefect_cycles.run.windows import chained_instances
 
 SCRIPT = Path(__file__).with_name("chain_campaign.py")
 STOP, BUDGET = 12, 6

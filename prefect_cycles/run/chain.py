@@ -25,14 +25,11 @@ as a literal; a restart keeps it until the chain has ended (:func:`chain_initial
 from __future__ import annotations
 
 import contextlib
-import copy
 import ctypes
 import gc
 import inspect
-import logging
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prefect import Flow
@@ -42,136 +39,34 @@ from prefect.states import Cancelled, Completed, State
 from ..cycling.points import Point
 from ..errors import CycleError
 from ..graph.model import Workflow
-from ..graph.unroll import Instance, Unroller, triggers
-from .earlier import Earlier
+from ..graph.unroll import Unroller
+from .frontier import anchored, chain_initial, frontier
+from .handover import deployment_id, hand_over, label_run
 from .loop import run_cycles
 from .overlap import Baton, Lane, Link, can_overlap, in_background, link_for
-from .progress_record import InitialPoint, Progress, ProgressRecord, fingerprint
+from .progress_record import Progress, ProgressRecord, fingerprint
 from .release import keep, released
 from .resume import Resume
 from .scheduler import Scheduler
+from .windows import (
+    CHAIN_PARAM,
+    default_stop,
+    initial_entry,
+    next_point,
+    param,
+    plan_window,
+    point_of,
+)
 
 if TYPE_CHECKING:
     from .flow import CyclicFlow
 
-#: The default budget of one flow run, in instances (task runs). Well under the
-#: server's 10,000-node run-graph limit, so every window's graph draws; a few
-#: MB of Prefect's per-task-run bookkeeping (2.5-4.5 KB each) per window; and
-#: with about 1 s of flow-run overhead against 4-6 ms per task run, the
-#: hand-overs cost under a tenth. The UI draws edges only up to 500 nodes: a
-#: budget of 500 buys that with about 40 % overhead on trivial tasks.
-DEFAULT_MAX_INSTANCES_PER_RUN = 2000
-
-#: The flow parameter that makes a flow run one window of a chain.
-CHAIN_PARAM = "chain"
-
-#: Tag prefix shared by every flow run of a chain (``prefect-cycles:<flow name>``).
-TAG_PREFIX = "prefect-cycles:"
-
-#: Label naming a window's predecessor flow run.
-PREDECESSOR_LABEL = "prefect-cycles.predecessor"
-
-#: Label giving a window's number in its chain (1 for the first).
-WINDOW_LABEL = "prefect-cycles.window"
 
 #: Between windows of a plain call, hand freed memory back to the OS (glibc's
 #: ``malloc_trim``): a window's task runs leave the allocator's arenas
 #: fragmented, and without it the process's RSS creeps up window after window
 #: although Python holds no more objects (measured: benchmarks/chain_windows.py).
 TRIM_BETWEEN_WINDOWS = True
-
-logger = logging.getLogger("prefect_cycles.chain")
-
-
-@dataclass(frozen=True)
-class Window:
-    """Consecutive points ``start..stop`` run as one flow run; ``next`` starts the next one."""
-
-    start: Point
-    stop: Point
-    next: Point | None
-    instances: int
-
-
-def plan_window(
-    workflow: Workflow, start: object, chain_stop: object, budget: int | None
-) -> Window | None:
-    """The window from ``start``: whole points while they fit in ``budget`` instances.
-
-    At least one point, even one holding more instances than the budget.
-    None when no task runs at ``start`` or after it (up to ``chain_stop``).
-    """
-    total, first, last = 0, None, None
-    for point, size in Unroller(workflow, start, chain_stop).sizes():
-        if last is not None and budget is not None and total + size > budget:
-            return Window(first, last, point, total)  # type: ignore[arg-type]
-        first = point if first is None else first
-        total, last = total + size, point
-    return None if last is None else Window(first, last, None, total)  # type: ignore[arg-type]
-
-
-def forward_dependency(workflow: Workflow) -> str | None:
-    """A dependency on a later point, which a window boundary could cut; None if none.
-
-    ``foo[+P1] => bar`` makes ``bar`` at the last point of a window wait for an
-    instance of the next window: chaining does not split such workflows.
-    """
-    cyc, initial = workflow.cycling, workflow.initial
-    for dep in workflow.dependencies:
-        seq = workflow.sequence(dep.recurrence)
-        first = seq.first_point(initial)
-        for trig in triggers(dep.condition):
-            off = trig.offset
-            if off is None or first is None:
-                continue
-            if off.resolve(first, initial, cyc) > first:
-                return f"{trig.task}[{off}] => {dep.target} ({dep.recurrence})"
-    return None
-
-
-def check_budget(workflow: Workflow, budget: object, resume: bool) -> int | None:
-    """Check ``cyclic_flow(max_instances_per_run=...)``; the budget in force, or None."""
-    if budget is None:
-        return None
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise CycleError(
-            f"max_instances_per_run must be a whole number of at least 1, not {budget!r}",
-            fix="pass e.g. max_instances_per_run=2000, or None for one flow run per call",
-        )
-    explicit = budget != DEFAULT_MAX_INSTANCES_PER_RUN
-    if not resume:
-        if explicit:
-            raise CycleError(
-                "a chain of flow runs needs resume=True: results cross from one flow run "
-                "to the next through result storage",
-                fix="drop resume=False, or pass max_instances_per_run=None",
-            )
-        return None
-    forward = forward_dependency(workflow)
-    if forward is not None:
-        if explicit:
-            raise CycleError(
-                f"the workflow depends on a later point ({forward}), which a boundary "
-                "between flow runs could cut",
-                task=forward.split("[")[0],
-                fix="pass max_instances_per_run=None to run each call as one flow run",
-            )
-        return None
-    return budget
-
-
-# -- one window: the body of a flow run of a chain --------------------------------------
-
-
-def param(workflow: Workflow, point: Point | None) -> Any:
-    """A point as a flow parameter: an int, or the workflow's date-time text."""
-    if point is None:
-        return None
-    return point if workflow.cycling.mode == "integer" else workflow.fmt(point)
-
-
-def window_name(flow: str, workflow: Workflow, start: Point, stop: Point) -> str:
-    return f"{flow}[{workflow.fmt(start)}..{workflow.fmt(stop)}]"
 
 
 def run_window(
@@ -190,15 +85,15 @@ def run_window(
     its window itself.
     """
     keep()  # a plain call's driver empties this run's bookkeeping when it is over
-    deployment = _deployment_id()
+    deployment = deployment_id()
     if chain is None:
         if deployment is None or cflow.resumer is None or cflow.max_instances_per_run is None:
             cflow = anchored(cflow, None)  # not a chain: one run, from the wall clock's point
-            stop = _default_stop(cflow.workflow, stop)
+            stop = default_stop(cflow.workflow, stop)
             return _cycles(cflow, start, stop, runahead, rerun, None)
         cflow = chain_initial(cflow, start, stop)
         wf = cflow.workflow
-        stop = _default_stop(wf, stop)
+        stop = default_stop(wf, stop)
         origin = Unroller(wf, start, stop).start
         first, index, predecessor = frontier(cflow, origin, stop, rerun)
         budget = cflow.max_instances_per_run
@@ -207,10 +102,10 @@ def run_window(
             return _nothing_left(wf, origin)
         chain = {
             "origin": wf.fmt(origin),
-            "stop": param(wf, _point(wf, stop)),
+            "stop": param(wf, point_of(wf, stop)),
             "window": index,
             "predecessor": predecessor,
-            **_initial(wf),
+            **initial_entry(wf),
         }
         start, stop = param(wf, win.start), param(wf, win.stop)
     else:
@@ -224,7 +119,7 @@ def run_window(
     link = link_for(ws)  # set when this window overlaps its neighbours (plain calls)
     goes_on = False  # whether the chain goes on after this window, for an overlapping successor
     try:
-        with in_background(lambda: _label_run(cflow, wf, ws, we, chain)):  # off critical path
+        with in_background(lambda: label_run(cflow, wf, ws, we, chain)):  # off critical path
             if link is not None:
                 link.outbox.run_id = run_id
                 link.outbox.entered.set()
@@ -239,8 +134,8 @@ def run_window(
         stopped = outcome.get("stopped_at")
         # The record keeps the next point even past this call's stop, so a later call with a
         # later stop continues there instead of replaying the last window.
-        after = None if stopped is not None else _next_point(wf, we, None)
-        end = _point(wf, chain_stop)
+        after = None if stopped is not None else next_point(wf, we, None)
+        end = point_of(wf, chain_stop)
         nxt = after if after is None or end is None or after <= end else None
         index = int(chain.get("window") or 1)
         # A chain of one flow run needs no record (see frontier()), unless its initial point
@@ -252,7 +147,7 @@ def run_window(
         if link is not None:
             link.recorded(goes_on)
     if deployment is not None and nxt is not None and budget is not None:
-        successor = _hand_over(cflow, deployment, nxt, chain_stop, runahead, rerun, chain, run_id)
+        successor = hand_over(cflow, deployment, nxt, chain_stop, runahead, rerun, chain, run_id)
         outcome = {**outcome, "successor": successor}
     return outcome
 
@@ -314,21 +209,6 @@ def _cycles(
     )
 
 
-def _point(wf: Workflow, value: object) -> Point | None:
-    return None if value in (None, "") else wf.cycling.point(value)
-
-
-def _next_point(wf: Workflow, after: Point, chain_stop: object) -> Point | None:
-    """The first point after ``after`` where a task runs (up to the chain's stop)."""
-    stop = _point(wf, chain_stop)
-    if stop is not None and stop <= after:
-        return None
-    for point in Unroller(wf, after, stop).points():
-        if point > after:
-            return point
-    return None
-
-
 def _nothing_left(wf: Workflow, origin: Point) -> dict[str, Any]:
     return {
         "succeeded": 0,
@@ -340,227 +220,6 @@ def _nothing_left(wf: Workflow, origin: Point) -> dict[str, Any]:
         "unsaved": [],
         "note": f"the chain from {wf.fmt(origin)} has nothing left to run",
     }
-
-
-def _deployment_id() -> str | None:
-    """The deployment this flow run came from, from its own record (no API round trip:
-    ``prefect.runtime.deployment.id`` reads the flow run again when not in a deployment)."""
-    ctx = FlowRunContext.get()
-    run = ctx.flow_run if ctx else None
-    value = run.deployment_id if run is not None else None
-    return str(value) if value else None
-
-
-def _label_run(
-    cflow: CyclicFlow, wf: Workflow, start: Point, stop: Point, chain: Mapping[str, Any]
-) -> None:
-    """Name the running flow run after its points; tag it with the chain; link its predecessor."""
-    ctx = FlowRunContext.get()
-    if ctx is None or ctx.flow_run is None:
-        return
-    from prefect.client.orchestration import get_client
-
-    run = ctx.flow_run
-    name = window_name(cflow.name, wf, start, stop)
-    tags = sorted(set(run.tags) | {TAG_PREFIX + cflow.name})
-    labels: dict[str, Any] = {WINDOW_LABEL: str(chain.get("window") or 1)}
-    if chain.get("predecessor"):
-        labels[PREDECESSOR_LABEL] = str(chain["predecessor"])
-    try:
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(run.id, name=name, tags=tags)
-            client.update_flow_run_labels(run.id, labels)
-    except Exception as exc:
-        logger.warning("could not name flow run %s %r: %s", run.id, name, exc)
-
-
-def _hand_over(
-    cflow: CyclicFlow,
-    deployment: str,
-    start: Point,
-    chain_stop: Any,
-    runahead: Any,
-    rerun: Any,
-    chain: Mapping[str, Any],
-    run_id: str | None,
-) -> str | None:
-    """Start the next window as a new run of this run's own deployment, not waiting for it.
-
-    The idempotency key (this run and the next point) stops a retried or
-    restarted hand-over from starting a second successor.
-    """
-    from prefect.deployments import run_deployment
-
-    wf = cflow.workflow
-    win = plan_window(wf, start, chain_stop, cflow.max_instances_per_run)
-    if win is None:
-        return None
-    nxt_chain = {
-        "origin": chain["origin"],
-        "stop": chain_stop,
-        "window": int(chain.get("window") or 1) + 1,
-        "predecessor": run_id,
-        **_initial(wf),
-    }
-    parameters = {
-        "start": param(wf, win.start),
-        "stop": param(wf, win.stop),
-        "runahead": runahead,
-        CHAIN_PARAM: nxt_chain,
-    }
-    if rerun is not None:
-        parameters["rerun"] = rerun
-    successor: Any = run_deployment(  # a FlowRun, called from sync code
-        deployment,
-        parameters=parameters,
-        flow_run_name=window_name(cflow.name, wf, win.start, win.stop),
-        tags=[TAG_PREFIX + cflow.name],
-        timeout=0,
-        as_subflow=False,
-        idempotency_key=f"prefect-cycles:{run_id}:{wf.fmt(win.start)}",
-    )
-    return str(successor.id)
-
-
-# -- the frontier: where a chain continues -----------------------------------------------
-
-
-def frontier(
-    cflow: CyclicFlow, origin: Point, stop: object, rerun: object
-) -> tuple[Point | None, int, str | None]:
-    """Where the chain from ``origin`` continues, the number of its next window, and the
-    flow run it continues from (the predecessor of its next window), if the record says.
-
-    From the progress record: the next window's start, or the last window
-    again when the chain had ended (its instances come back ``Cached``). With
-    no usable record, the instances are looked up window by window (a warning
-    says so when a record was lost or spoiled, or when results were found
-    without one). A chain's first window writes no record when it is also its
-    last (a restart then looks up at most one window's instances), nor does
-    a window that failed (a restart runs it again). ``rerun`` starts from the
-    origin, as a single run would.
-    """
-    wf, resume = cflow.workflow, cflow.resumer
-    if resume is None or Resume.active(resume) is None or rerun:
-        return origin, 1, None
-    record = ProgressRecord(resume, wf.fmt(origin))
-    progress, why = record.read()
-    if progress is not None and progress.fingerprint != fingerprint(resume, cflow.implementations):
-        progress, why = None, "the code of a task changed since it was written"
-    if progress is not None:
-        nxt = _point(wf, progress.next)
-        end = _point(wf, stop)
-        if nxt is None or progress.stopped_at is not None or (end is not None and nxt > end):
-            return wf.cycling.point(progress.last_start), progress.windows, progress.flow_run
-        return nxt, progress.windows + 1, progress.flow_run
-    found, index, looked = _look_up(cflow, origin, stop)
-    if why is not None or found != origin:
-        logger.warning(
-            "%s: the progress record of the chain from %s %s; looked up the results of %d "
-            "points instead: continuing from %s",
-            cflow.name,
-            wf.fmt(origin),
-            why or "is missing",
-            looked,
-            "the end" if found is None else wf.fmt(found),
-        )
-    return found, index, None
-
-
-def _look_up(cflow: CyclicFlow, origin: Point, stop: object) -> tuple[Point | None, int, int]:
-    """The first window from ``origin`` with an instance that has no result.
-
-    Windows are planned from the origin as the chain plans them, so the chain
-    restarts at a window's first point and the instances of that window that
-    completed come back ``Cached``. With every instance done, the last window
-    again. Returns its start, its number and how many points were looked up.
-    """
-    wf = cflow.workflow
-    # read through the storage the runs use (JSON only, when asked for): never unpickle
-    resume = cflow.resumer.for_run()  # type: ignore[union-attr]
-    earlier = Earlier(wf, dict(cflow.implementations), resume)
-    looked, index, first = 0, 1, origin
-    last: Point | None = None
-    while True:
-        win = plan_window(wf, first, stop, cflow.max_instances_per_run)
-        if win is None:
-            return (last if last is not None else origin), max(1, index - 1), looked
-        for _, spawned in Unroller(wf, win.start, win.stop).cycles():
-            looked += 1
-            if any(earlier.outcome(inst) is None for inst, _ in spawned):
-                return win.start, index, looked
-        earlier.forget()
-        last = win.start
-        if win.next is None:
-            return last, index, looked
-        first, index = win.next, index + 1
-
-
-# -- a wall-clock initial point: resolved once per chain -----------------------------------
-
-
-def anchored(cflow: CyclicFlow, initial: str | None) -> CyclicFlow:
-    """The flow with its wall-clock initial point fixed at ``initial`` (None: now).
-
-    A flow whose initial point is fixed is returned as it is.
-    """
-    wf = cflow.workflow
-    if wf.wall_clock_initial is None:
-        return cflow
-    fixed = wf.at_wall_clock() if initial is None else wf.at_initial(initial)
-    view = copy.copy(cflow)  # the same flow (name, tasks, storage) over the fixed window
-    view.workflow = fixed
-    return view
-
-
-def chain_initial(cflow: CyclicFlow, start: object, stop: object) -> CyclicFlow:
-    """The flow anchored at its chain's initial point, for a call or deployment run with
-    no ``chain`` parameter (a new chain, or a restart).
-
-    As Cylc keeps a workflow's initial point on restart, a chain whose initial
-    point came from the wall clock keeps it until the chain has ended: the
-    point its first run resolved is read back (:class:`InitialPoint`) while its
-    progress record says it goes on. Otherwise the wall clock is read now, and
-    the point written down for restarts.
-    """
-    wf, resume = cflow.workflow, cflow.resumer
-    if wf.wall_clock_initial is None or resume is None:
-        return cflow
-    mark = InitialPoint(resume, wf.wall_clock_initial)
-    kept = mark.read()
-    if kept is not None:
-        view = anchored(cflow, kept)
-        if not _ended(view, start, _default_stop(view.workflow, stop)):
-            return view
-    view = anchored(cflow, None)
-    mark.write(view.workflow.fmt(view.workflow.initial))
-    return view
-
-
-def _ended(cflow: CyclicFlow, start: object, stop: object) -> bool:
-    """Whether the chain from ``start`` has ended, by its progress record (none: not yet)."""
-    wf = cflow.workflow
-    origin = Unroller(wf, start, stop).start
-    progress, _ = ProgressRecord(cflow.resumer, wf.fmt(origin)).read()  # type: ignore[arg-type]
-    if progress is None:
-        return False
-    nxt, end = _point(wf, progress.next), _point(wf, stop)
-    return nxt is None or progress.stopped_at is not None or (end is not None and nxt > end)
-
-
-def _initial(wf: Workflow) -> dict[str, str]:
-    """The ``chain`` parameter's entry carrying a wall-clock initial point as a literal."""
-    return {} if wf.wall_clock_initial is None else {"initial": wf.fmt(wf.initial)}
-
-
-def _default_stop(wf: Workflow, stop: Any) -> Any:
-    """``stop``, or ``[scheduling]stop after cycle point`` when none is given."""
-    if stop is None and wf.stop_after != wf.final:
-        return param(wf, wf.stop_after)
-    return stop
-
-
-# -- the plain call: the whole chain in this process ---------------------------------------
 
 
 def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_state: bool) -> Any:
@@ -576,7 +235,7 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
     except CycleError:  # bad parameters: one flow run fails with them, before any task
         return Flow.__call__(cflow, *args, return_state=return_state, **kwargs)
     wf = cflow.workflow
-    stop = _default_stop(wf, stop)
+    stop = default_stop(wf, stop)
     try:  # bad parameters, and what holds for the whole campaign (a runahead that never ends)
         origin = Unroller(wf, start, stop).start
         Scheduler(wf, origin, stop, params.get("runahead"))
@@ -624,10 +283,10 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
                 break
             chain = {
                 "origin": wf.fmt(origin),
-                "stop": param(wf, _point(wf, stop)),
+                "stop": param(wf, point_of(wf, stop)),
                 "window": index,
                 "predecessor": predecessor,
-                **_initial(wf),
+                **initial_entry(wf),
             }
             parameters = {
                 **params,
@@ -705,26 +364,4 @@ def _trim() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def chained_instances(workflow: Workflow, start: object, stop: object, budget: int) -> list:
-    """The windows a chain over ``start..stop`` runs, as lists of instances (for tests, docs)."""
-    out: list[list[Instance]] = []
-    first: Point | None = Unroller(workflow, start, stop).start
-    while first is not None:
-        win = plan_window(workflow, first, stop, budget)
-        if win is None:
-            break
-        out.append([i for i, _ in Unroller(workflow, win.start, win.stop).walk()])
-        first = win.next
-    return out
-
-
-__all__ = [
-    "CHAIN_PARAM",
-    "DEFAULT_MAX_INSTANCES_PER_RUN",
-    "Window",
-    "call_chain",
-    "chained_instances",
-    "check_budget",
-    "plan_window",
-    "run_window",
-]
+__all__ = ["call_chain", "run_window"]

@@ -26,7 +26,7 @@ from ..cycling.points import Point
 from ..errors import CycleError, ValidationError
 from ..frontends.runtime import apply_run_settings, declare_outputs
 from ..graph.model import Workflow
-from .chain import CHAIN_PARAM, DEFAULT_MAX_INSTANCES_PER_RUN, call_chain, check_budget, run_window
+from .chain import call_chain, run_window
 from .identity import identity
 from .loop import run_cycles
 from .params import check_parameters
@@ -34,6 +34,7 @@ from .resume import Resume, mark_stop, source_digest
 from .resume import result_storage as result_storage_option
 from .safety import check_option as check_serializer
 from .submit import DEFAULT_MAX_WORKERS, POINT_PARAM, PREVIOUS_PARAM, STOP_STATE
+from .windows import CHAIN_PARAM, DEFAULT_MAX_INSTANCES_PER_RUN, check_budget
 
 if TYPE_CHECKING:
     from ..show.render import Picture
