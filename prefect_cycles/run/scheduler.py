@@ -31,6 +31,7 @@ from ..graph.conditions import AllOf
 from ..graph.model import Workflow, runahead_limit
 from ..graph.unroll import Expr, Instance, Need, Unroller, evaluate, needs
 from .queues import Queues
+from .xwaits import XtriggerWaits
 
 #: The most cycle points a runahead limit may keep active at once. A larger
 #: limit over a longer window would spawn instances without end (with no final
@@ -117,13 +118,7 @@ class Scheduler:
         self.queues = Queues(workflow.queues)
         self.expired: list[Instance] = []  # not run: their clock-expire time passed
         self._expiry_heap: list[tuple[dt.datetime, int, Instance]] = []
-        # Function xtriggers: calls by signature, shared by instances whose calls agree.
-        self._xsat: dict[tuple, dict[str, object]] = {}  # satisfied calls -> results
-        self._xdue: dict[tuple, list] = {}  # unsatisfied -> [next call time, XTrigger, args, kw]
-        self._xrunning: set[tuple] = set()
-        self._xwaiting: dict[tuple, set[Instance]] = {}
-        self._xpending: dict[Instance, set[tuple]] = {}
-        self._xlabels: dict[Instance, list[tuple[str, tuple]]] = {}
+        self.xwaits = XtriggerWaits(workflow)  # function xtriggers, calls shared by signature
 
     # -- public protocol ---------------------------------------------------------
 
@@ -161,7 +156,7 @@ class Scheduler:
                         self._clock_seq += 1
                         heapq.heappush(self._clock_heap, (due, self._clock_seq, inst))
                         continue
-                    if self._waits_for_xtriggers(inst, now):
+                    if self.xwaits.waits(inst, now):
                         continue
                     if self.queues.admit(inst):
                         self._hand_out(inst, rec, out)
@@ -170,86 +165,22 @@ class Scheduler:
     def _hand_out(self, inst: Instance, rec: _Record, out: list[Ready]) -> None:
         rec.state = "submitted"
         self._tell(inst, "submitted")
-        inputs: dict[str, object] = {}
-        for label, sig in self._xlabels.pop(inst, ()):
-            results = self._xsat.get(sig, {})
-            inputs[label] = results
-            inputs.update({f"{label}_{k}": v for k, v in results.items()})
+        inputs = self.xwaits.inputs(inst)
         out.append(Ready(inst, [n for n in needs(rec.expr) if self._met(n)], inputs))
-
-    # -- function xtriggers ---------------------------------------------------------------
-
-    def _waits_for_xtriggers(self, inst: Instance, now: dt.datetime) -> bool:
-        """Register ``inst``'s xtrigger calls; True while any of them is unsatisfied."""
-        if inst in self._xpending:
-            return True
-        wf = self.workflow
-        trigs = wf.xtriggers_for(inst.task, inst.point) if wf.xtriggers else []
-        if not trigs:
-            return False
-        label = self.workflow.fmt(inst.point)
-        values = {
-            "point": label,
-            "name": inst.task,
-            "id": f"{label}/{inst.task}",
-            "workflow": self.workflow.name,
-            "workflow_name": self.workflow.name,
-            "debug": "False",
-        }
-        pending: set[tuple] = set()
-        labels = []
-        for xt in trigs:
-            args, kwargs = xt.call(values)
-            sig = (xt.func, repr(args), repr(sorted(kwargs.items())))
-            labels.append((xt.label, sig))
-            if sig in self._xsat:
-                continue
-            pending.add(sig)
-            self._xwaiting.setdefault(sig, set()).add(inst)
-            self._xdue.setdefault(sig, [now, xt, args, kwargs])
-        self._xlabels[inst] = labels
-        if pending:
-            self._xpending[inst] = pending
-            return True
-        return False
 
     def xtrigger_calls(self, now: dt.datetime) -> list[tuple[tuple, str, tuple, dict]]:
         """Xtrigger calls due now (signature, function, args, kwargs); each is then running."""
-        out = []
-        for sig, (due, xt, args, kwargs) in self._xdue.items():
-            if sig not in self._xrunning and due <= now:
-                self._xrunning.add(sig)
-                out.append((sig, xt.func, args, kwargs))
-        return out
+        return self.xwaits.calls(now)
 
     def xtrigger_result(
         self, sig: tuple, satisfied: bool, results: dict[str, object], now: dt.datetime
     ) -> None:
         """A call ended: release its instances, or call again after its interval."""
-        self._xrunning.discard(sig)
-        entry = self._xdue.get(sig)
-        if entry is None:
-            return
-        if not satisfied:
-            entry[0] = now + dt.timedelta(seconds=entry[1].seconds)
-            return
-        del self._xdue[sig]
-        self._xsat[sig] = results
-        for inst in self._xwaiting.pop(sig, ()):
-            pend = self._xpending.get(inst)
-            if pend is None:
-                continue
-            pend.discard(sig)
-            if not pend:
-                del self._xpending[inst]
-                self._candidates.append(inst)
+        self._candidates.extend(self.xwaits.result(sig, satisfied, results, now))
 
     def waiting_for_xtriggers(self) -> list[tuple[Instance, list[str]]]:
         """Instances whose prerequisites are met, waiting for xtriggers (and which)."""
-        return [
-            (inst, sorted(str(self._xdue[s][1]) for s in sigs if s in self._xdue))
-            for inst, sigs in self._xpending.items()
-        ]
+        return self.xwaits.waiting()
 
     def submitted(self, inst: Instance) -> None:
         """The task runner took ``inst``: release what waits on its ``submitted`` output."""
@@ -306,10 +237,8 @@ class Scheduler:
         while heap and self._clock_wait.get(heap[0][2]) != heap[0][0]:
             heapq.heappop(heap)  # dropped since, by stop_after()
         due = heap[0][0] if heap else None
-        for sig, entry in self._xdue.items():  # the next xtrigger call
-            if sig not in self._xrunning and self._xwaiting.get(sig):
-                due = entry[0] if due is None or entry[0] < due else due
-        return due
+        call = self.xwaits.next_call()
+        return call if due is None or (call is not None and call < due) else due
 
     def waiting_for_clock(self) -> list[tuple[Instance, dt.datetime]]:
         """Instances whose prerequisites are met, waiting for their clock time, soonest first."""
@@ -366,8 +295,7 @@ class Scheduler:
                 rec.state = "dropped"
                 self._clock_wait.pop(inst, None)
                 self.queues.done(inst)
-                for sig in self._xpending.pop(inst, ()):
-                    self._xwaiting.get(sig, set()).discard(inst)
+                self.xwaits.drop(inst)
                 self._tell(inst, "dropped")
                 self._finish(inst)
 
@@ -391,11 +319,9 @@ class Scheduler:
             if due is not None:
                 out.append((inst, f"waiting for the clock until {due.isoformat()}"))
                 continue
-            if inst in self._xpending:
-                what = "; ".join(
-                    str(self._xdue[s][1]) for s in self._xpending[inst] if s in self._xdue
-                )
-                out.append((inst, f"waiting for xtrigger {what}"))
+            xts = self.xwaits.waiting_on(inst)
+            if xts is not None:
+                out.append((inst, f"waiting for xtrigger {'; '.join(xts)}"))
                 continue
             queue = self.queues.queued(inst)
             if queue is not None:
