@@ -6,6 +6,15 @@ so the runs of one chain are found together in the UI. A window run from a
 deployment hands the cycling over through that deployment
 (``run_deployment``, not waiting), so a worker of its pool picks up the next
 window like any other run.
+
+A plain call's windows are created named, tagged and labelled, in one request
+(:class:`WindowRuns`), and Prefect's engine runs the flow run so created, as
+a worker runs a deployment's. Naming and labelling a run after the engine
+created it took two more requests per window, and the server's labels
+endpoint (read, then write, in one SQLite transaction) was refused with a 503
+at most boundaries of a chain, while the server recorded the task runs of the
+window before: Prefect's client retries after 2 s, and the window's end waited
+for it (measured: benchmarks/chain_windows.py, docs/running-for-ever.md).
 """
 
 from __future__ import annotations
@@ -45,6 +54,31 @@ def deployment_id() -> str | None:
     return str(value) if value else None
 
 
+def window_labels(chain: Mapping[str, Any]) -> dict[str, str]:
+    """A window's labels: its number in the chain and, after the first, its predecessor."""
+    labels = {WINDOW_LABEL: str(chain.get("window") or 1)}
+    if chain.get("predecessor"):
+        labels[PREDECESSOR_LABEL] = str(chain["predecessor"])
+    return labels
+
+
+def labelled(
+    cflow: CyclicFlow, wf: Workflow, start: Point, stop: Point, chain: Mapping[str, Any]
+) -> bool:
+    """Whether the running flow run already has its window's name, tag and labels (a
+    plain call's windows are created with them: see :class:`WindowRuns`)."""
+    ctx = FlowRunContext.get()
+    run = ctx.flow_run if ctx else None
+    if run is None:
+        return True  # nothing to label
+    labels = run.labels or {}
+    return (
+        run.name == window_name(cflow.name, wf, start, stop)
+        and TAG_PREFIX + cflow.name in (run.tags or [])
+        and all(labels.get(k) == v for k, v in window_labels(chain).items())
+    )
+
+
 def label_run(
     cflow: CyclicFlow, wf: Workflow, start: Point, stop: Point, chain: Mapping[str, Any]
 ) -> None:
@@ -57,9 +91,7 @@ def label_run(
     run = ctx.flow_run
     name = window_name(cflow.name, wf, start, stop)
     tags = sorted(set(run.tags) | {TAG_PREFIX + cflow.name})
-    labels: dict[str, Any] = {WINDOW_LABEL: str(chain.get("window") or 1)}
-    if chain.get("predecessor"):
-        labels[PREDECESSOR_LABEL] = str(chain["predecessor"])
+    labels = window_labels(chain)
     try:
         with get_client(sync_client=True) as client:
             client.update_flow_run(run.id, name=name, tags=tags)
@@ -114,3 +146,60 @@ def hand_over(
         idempotency_key=f"prefect-cycles:{run_id}:{wf.fmt(win.start)}",
     )
     return str(successor.id)
+
+
+class WindowRuns:
+    """The flow runs of a plain call's windows, each created with its name, tag and labels.
+
+    One request per window (``POST /flow_runs/`` with the labels in it); the
+    flow's id is looked up once per chain, where Prefect's client upserts the
+    flow before every flow run it creates. The engine then runs the flow run
+    (``run_flow(flow_run=...)``), as a worker runs a deployment's.
+    """
+
+    def __init__(self, cflow: CyclicFlow) -> None:
+        self.cflow = cflow
+        self._flow_id: Any = None
+
+    def create(self, parameters: dict[str, Any], start: Point, stop: Point) -> Any:
+        """A Pending flow run of the window ``start..stop`` called with ``parameters``."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import FlowRunCreate
+        from prefect.client.schemas.objects import FlowRun, FlowRunPolicy
+        from prefect.context import TagsContext
+        from prefect.states import Pending, to_state_create
+
+        cflow = self.cflow
+        chain = parameters.get(CHAIN_PARAM) or {}
+        tags = set(TagsContext.get().current_tags) | {TAG_PREFIX + cflow.name}
+        client = get_client(sync_client=True)
+        with client:
+            if self._flow_id is None:
+                self._flow_id = client.create_flow(cflow)
+            create = FlowRunCreate(
+                flow_id=self._flow_id,
+                flow_version=cflow.version,
+                name=window_name(cflow.name, cflow.workflow, start, stop),
+                parameters=cflow.serialize_parameters(parameters),
+                tags=sorted(tags),
+                labels=window_labels(chain),
+                state=to_state_create(Pending()),
+                empirical_policy=FlowRunPolicy(
+                    retries=cflow.retries, retry_delay=int(cflow.retry_delay_seconds or 0)
+                ),
+            )
+            response = client.request(
+                "POST", "/flow_runs/", json=create.model_dump(mode="json", exclude_unset=True)
+            )
+        run = FlowRun.model_validate(response.json())
+        run.parameters = parameters  # the objects, as Prefect's client does
+        return run
+
+    def run(self, parameters: dict[str, Any], start: Point, stop: Point) -> Any:
+        """Create the window's flow run and run it here; its final state."""
+        from prefect.flow_engine import run_flow
+        from prefect.utilities.callables import get_call_parameters
+
+        call = get_call_parameters(self.cflow.fn, (), parameters)
+        run = self.create(call, start, stop)
+        return run_flow(flow=self.cflow, flow_run=run, parameters=call, return_type="state")
