@@ -42,7 +42,7 @@ from ..errors import CycleError
 from ..graph.model import Workflow
 from ..graph.unroll import Unroller
 from .frontier import anchored, chain_initial, frontier
-from .handover import WindowRuns, deployment_id, hand_over, label_run, labelled
+from .handover import Successor, WindowRuns, deployment_id, hand_over, label_run, labelled
 from .heartbeat import beating, handed_over
 from .loop import run_cycles
 from .overlap import Baton, Lane, Link, can_overlap, in_background, link_for
@@ -52,6 +52,7 @@ from .resume import Resume
 from .scheduler import Scheduler
 from .windows import (
     CHAIN_PARAM,
+    Window,
     default_stop,
     initial_entry,
     next_point,
@@ -283,27 +284,43 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
             return True
         return False
 
+    budget = cflow.max_instances_per_run
+
+    def window_parameters(win: Window, index: int, predecessor: str | None) -> dict[str, Any]:
+        chain = {
+            "origin": wf.fmt(origin),
+            "stop": param(wf, point_of(wf, stop)),
+            "window": index,
+            "predecessor": predecessor,
+            **initial_entry(wf),
+        }
+        return {
+            **params,
+            "start": param(wf, win.start),
+            "stop": param(wf, win.stop),
+            CHAIN_PARAM: chain,
+        }
+
+    def successor(win: Window, index: int) -> Successor:
+        def build(run_id: str) -> tuple[dict[str, Any], Point, Point] | None:
+            nxt = plan_window(wf, win.next, stop, budget) if win.next is not None else None
+            if nxt is None:
+                return None
+            return window_parameters(nxt, index + 1, run_id), nxt.start, nxt.stop
+
+        return build
+
     runs_of = WindowRuns(cflow)
-    with _chain_session():
+    with _chain_session(runs_of):
         while first is not None and not halt:
             win = plan_window(wf, first, stop, cflow.max_instances_per_run)
             if win is None:
                 break
-            chain = {
-                "origin": wf.fmt(origin),
-                "stop": param(wf, point_of(wf, stop)),
-                "window": index,
-                "predecessor": predecessor,
-                **initial_entry(wf),
-            }
-            parameters = {
-                **params,
-                "start": param(wf, win.start),
-                "stop": param(wf, win.stop),
-                CHAIN_PARAM: chain,
-            }
+            parameters = window_parameters(win, index, predecessor)
+            # one after another, the next window's flow run is created while this one runs
+            ahead = None if threaded else successor(win, index)
             lane = Lane(
-                _window_call(cflow, parameters, runs_of, win.start, win.stop),
+                _window_call(cflow, parameters, runs_of, win, ahead),
                 Baton(win.start, win.stop),
                 live[-1].baton if live else None,
                 threaded,
@@ -337,39 +354,50 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
 
 
 def _window_call(
-    cflow: CyclicFlow, parameters: dict[str, Any], runs_of: WindowRuns, start: Point, stop: Point
+    cflow: CyclicFlow,
+    parameters: dict[str, Any],
+    runs_of: WindowRuns,
+    win: Window,
+    ahead: Successor | None,
 ) -> Callable[[], State]:
-    return lambda: _run_flow(cflow, parameters, runs_of, start, stop)
+    return lambda: _run_flow(cflow, parameters, runs_of, win, ahead)
 
 
 def _run_flow(
-    cflow: CyclicFlow, parameters: dict[str, Any], runs_of: WindowRuns, start: Point, stop: Point
+    cflow: CyclicFlow,
+    parameters: dict[str, Any],
+    runs_of: WindowRuns,
+    win: Window,
+    ahead: Successor | None = None,
 ) -> State:
     """One window as a flow run of its own (a subflow when called inside a flow).
 
-    A top-level window's flow run is created named, tagged and labelled (see
-    :class:`~.handover.WindowRuns`); a subflow's is created by the engine, under
-    its parent's task run, and labelled from inside.
+    A top-level window's flow run is created named, tagged and labelled, and
+    with ``ahead`` its successor's meanwhile (see :class:`~.handover.WindowRuns`);
+    a subflow's is created by the engine, under its parent's task run, and
+    labelled from inside.
     """
     with released():
         if FlowRunContext.get() is None and TaskRunContext.get() is None:
-            return runs_of.run(parameters, start, stop)
+            return runs_of.run(parameters, win.start, win.stop, ahead)
         call: Callable[..., State] = Flow.__call__
         return call(cflow, **parameters, return_state=True)
 
 
 @contextmanager
-def _chain_session() -> Iterator[None]:
+def _chain_session(runs_of: WindowRuns) -> Iterator[None]:
     """What a chain's windows share, set up once per chain rather than once per window.
 
     One Prefect client (the engine otherwise opens one per flow run: a new
     connection and its requests); the flow-run heartbeat carried by each
     window's body, so no window's end waits for the engine's heartbeat thread
     (:mod:`.heartbeat`); and the heap frozen, so :func:`_trim` between windows
-    collects only what the windows made.
+    collects only what the windows made. When the chain ends, a flow run
+    created ahead for a window that will not run is deleted.
     """
     with ExitStack() as stack:
         stack.enter_context(SyncClientContext.get_or_create())
+        stack.callback(runs_of.close)  # before the client goes
         stack.enter_context(handed_over())
         if _freeze_heap(TRIM_BETWEEN_WINDOWS):
             stack.callback(gc.unfreeze)

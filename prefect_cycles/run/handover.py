@@ -19,8 +19,12 @@ for it (measured: benchmarks/chain_windows.py, docs/running-for-ever.md).
 
 from __future__ import annotations
 
+import contextvars
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prefect.context import FlowRunContext
@@ -148,6 +152,20 @@ def hand_over(
     return str(successor.id)
 
 
+#: Builds the next window's (parameters, first point, last point) from this window's flow
+#: run id, or None when this window is the chain's last.
+Successor = Callable[[str], "tuple[dict[str, Any], Point, Point] | None"]
+
+
+@dataclass
+class _Ahead:
+    """The next window's flow run, being created in the background."""
+
+    key: Any
+    thread: threading.Thread | None = None
+    run: Any = None
+
+
 class WindowRuns:
     """The flow runs of a plain call's windows, each created with its name, tag and labels.
 
@@ -155,15 +173,25 @@ class WindowRuns:
     flow's id is looked up once per chain, where Prefect's client upserts the
     flow before every flow run it creates. The engine then runs the flow run
     (``run_flow(flow_run=...)``), as a worker runs a deployment's.
+
+    Windows one after another also create the next window's flow run *ahead*,
+    in the background, as soon as this one's exists: on a SQLite server the
+    creation was refused with a 503 at up to half the boundaries (the server
+    records the task runs of the window that just ended at that moment) and
+    Prefect's client retries after 2 s. Created ahead, it waits ``Pending``
+    (named, labelled with its predecessor) while its predecessor runs; it is
+    deleted, never having run, when the chain ends before it (:meth:`close`),
+    and a run found dead on restart takes its waiting successor with it
+    (:func:`drop_successors`).
     """
 
     def __init__(self, cflow: CyclicFlow) -> None:
         self.cflow = cflow
         self._flow_id: Any = None
+        self._ahead: _Ahead | None = None
 
     def create(self, parameters: dict[str, Any], start: Point, stop: Point) -> Any:
         """A Pending flow run of the window ``start..stop`` called with ``parameters``."""
-        from prefect.client.orchestration import get_client
         from prefect.client.schemas.actions import FlowRunCreate
         from prefect.client.schemas.objects import FlowRun, FlowRunPolicy
         from prefect.context import TagsContext
@@ -172,8 +200,7 @@ class WindowRuns:
         cflow = self.cflow
         chain = parameters.get(CHAIN_PARAM) or {}
         tags = set(TagsContext.get().current_tags) | {TAG_PREFIX + cflow.name}
-        client = get_client(sync_client=True)
-        with client:
+        with _client() as client:
             if self._flow_id is None:
                 self._flow_id = client.create_flow(cflow)
             create = FlowRunCreate(
@@ -195,11 +222,131 @@ class WindowRuns:
         run.parameters = parameters  # the objects, as Prefect's client does
         return run
 
-    def run(self, parameters: dict[str, Any], start: Point, stop: Point) -> Any:
-        """Create the window's flow run and run it here; its final state."""
+    def run(
+        self,
+        parameters: dict[str, Any],
+        start: Point,
+        stop: Point,
+        successor: Successor | None = None,
+    ) -> Any:
+        """Create the window's flow run (or take the one created ahead) and run it here;
+        with ``successor``, the next window's flow run is created ahead meanwhile."""
         from prefect.flow_engine import run_flow
+
+        call = self._call(parameters)
+        key = self._key(call, start, stop)
+        run = self._take(key)
+        if run is None:
+            run = self.create(call, start, stop)
+        if successor is not None:
+            self._create_ahead(successor, str(run.id))
+        return run_flow(flow=self.cflow, flow_run=run, parameters=call, return_type="state")
+
+    def close(self) -> None:
+        """The chain has ended: a flow run created ahead for a window that will not run goes."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            self._discard(ahead)
+
+    def _call(self, parameters: dict[str, Any]) -> dict[str, Any]:
         from prefect.utilities.callables import get_call_parameters
 
-        call = get_call_parameters(self.cflow.fn, (), parameters)
-        run = self.create(call, start, stop)
-        return run_flow(flow=self.cflow, flow_run=run, parameters=call, return_type="state")
+        return get_call_parameters(self.cflow.fn, (), parameters)
+
+    def _key(self, call: dict[str, Any], start: Point, stop: Point) -> Any:
+        return (start, stop, repr(self.cflow.serialize_parameters(call)))
+
+    def _create_ahead(self, successor: Successor, run_id: str) -> None:
+        nxt = successor(run_id)
+        if nxt is None:
+            return
+        params, start, stop = nxt
+        call = self._call(params)
+        ahead = _Ahead(self._key(call, start, stop))
+
+        def make() -> None:
+            try:
+                ahead.run = self.create(call, start, stop)
+            except Exception as exc:  # the window creates its own when its turn comes
+                logger.debug("could not create the next window's flow run ahead: %s", exc)
+
+        ahead.thread = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(make,),
+            name="prefect-cycles-next-window",
+            daemon=True,
+        )
+        ahead.thread.start()
+        self._ahead = ahead
+
+    def _take(self, key: Any) -> Any:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        if ahead.thread is not None:
+            ahead.thread.join()
+        if ahead.run is not None and ahead.key == key:
+            return ahead.run
+        self._discard(ahead)  # made for another window (cannot happen while plans are fixed)
+        return None
+
+    def _discard(self, ahead: _Ahead) -> None:
+        if ahead.thread is not None:
+            ahead.thread.join()
+        if ahead.run is None:
+            return
+        try:
+            with _client() as client:
+                client.delete_flow_run(ahead.run.id)
+        except Exception as exc:
+            logger.warning(
+                "could not delete flow run %s, created for a window that did not run: %s",
+                ahead.run.id,
+                exc,
+            )
+
+
+def _client() -> Any:
+    """The chain's shared client as it is (entering it again from another thread would race
+    on its reentrancy count), or a client of its own."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import SyncClientContext
+
+    shared = SyncClientContext.get()
+    if shared is not None and shared.client is not None:
+        return nullcontext(shared.client)
+    return get_client(sync_client=True)
+
+
+def drop_successors(client: Any, dead: Any, logger: Any) -> list[str]:
+    """Delete the flow runs created ahead for the window after ``dead`` (a flow run found
+    dead): ``Pending``, outside any deployment, labelled with ``dead`` as predecessor."""
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    waiting = client.read_flow_runs(
+        flow_filter=FlowFilter(id=FlowFilterId(any_=[dead.flow_id])),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING]))
+        ),
+    )
+    dropped = []
+    for run in waiting:
+        labels = run.labels or {}
+        if run.deployment_id is None and labels.get(PREDECESSOR_LABEL) == str(dead.id):
+            client.delete_flow_run(run.id)
+            logger.warning(
+                "Deleted flow run %r (%s), created ahead for the window after the dead run %s: "
+                "it never ran",
+                run.name,
+                run.id,
+                dead.id,
+            )
+            dropped.append(str(run.id))
+    return dropped

@@ -7,7 +7,9 @@ process, and touches it every :data:`~.runonce.HEARTBEAT` seconds; it removes
 the lease when it ends. The next run of the same workflow that finds a lease
 whose holder is dead (:func:`~.runonce.why_dead`: the process is gone, or no
 heartbeat for :data:`~.runonce.STALE` seconds) marks that flow run
-``Crashed``, naming itself as the run that took over, and removes the lease.
+``Crashed``, naming itself as the run that took over, removes the lease, and
+deletes the flow run a plain call had created ahead for its next window
+(never run: see :class:`~.handover.WindowRuns`).
 The same test breaks the dead run's instance locks (:class:`~.runonce.RunOnceLocks`).
 """
 
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .handover import drop_successors
 from .runonce import HEARTBEAT, RUNS, RunOnceLocks, me, why_dead
 
 if TYPE_CHECKING:
@@ -78,6 +81,7 @@ def take_over(runs_dir: Path, identity: str, logger: Any) -> list[str]:
                     client.set_flow_run_state(old, Crashed(message=message), force=True)
                     logger.warning("Marked %s", message)
                     taken.append(old)
+                drop_successors(client, run, logger)  # a window's flow run created ahead
         except Exception as exc:  # the run may be gone, or on another server
             logger.warning("Could not mark dead flow run %s Crashed: %s", old, exc)
     return taken
