@@ -313,7 +313,7 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
     runs_of = WindowRuns(cflow)
     with _chain_session(runs_of):
         while first is not None and not halt:
-            win = plan_window(wf, first, stop, cflow.max_instances_per_run)
+            win = plan_window(wf, first, stop, budget)
             if win is None:
                 break
             parameters = window_parameters(win, index, predecessor)
