@@ -12,7 +12,8 @@ Each campaign runs in a process of its own against one server started here
 - overlap: the seed's ``foo[-P1] => foo => bar`` over 40 points of 0.1 s
   tasks, as one flow run, as a chain of 10 overlapping windows, and as a
   chain of 10 windows run one after another (``OVERLAP_WINDOWS = False``),
-  rotating the order, median of ``--rounds``;
+  rotating the order, median of ``--rounds``; a boundary's cost is what a chain
+  adds to one flow run over its 9 boundaries, also as a ratio to one flow run;
 - no-trim: the memory campaign to ``--no-trim-points`` without ``malloc_trim``
   between windows; single: the workflow as ONE flow run (``--single-points``).
 
