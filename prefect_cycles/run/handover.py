@@ -58,9 +58,9 @@ def deployment_id() -> str | None:
     return str(value) if value else None
 
 
-def window_labels(chain: Mapping[str, Any]) -> dict[str, str]:
+def window_labels(chain: Mapping[str, Any]) -> dict[str, bool | int | float | str]:
     """A window's labels: its number in the chain and, after the first, its predecessor."""
-    labels = {WINDOW_LABEL: str(chain.get("window") or 1)}
+    labels: dict[str, bool | int | float | str] = {WINDOW_LABEL: str(chain.get("window") or 1)}
     if chain.get("predecessor"):
         labels[PREDECESSOR_LABEL] = str(chain["predecessor"])
     return labels
