@@ -27,10 +27,11 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .frontends.decorators import all_of, any_of, build_workflow, cycle, on, previous
+    from .frontends.decorators import build_workflow
     from .frontends.flowcylc import load_flow_cylc
     from .frontends.graphstring import from_graph
-    from .frontends.refs import wall_clock, xtrigger
+    from .frontends.refs import all_of, any_of, on, previous, wall_clock, xtrigger
+    from .frontends.rules import cycle
     from .graph.model import Workflow
     from .run.emit import emit_output
     from .run.flow import CyclicFlow, cyclic_flow, stop_cycling
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
-    "cycle": "frontends.decorators",
+    "cycle": "frontends.rules",
     "on": "frontends.refs",
     "previous": "frontends.refs",
     "any_of": "frontends.refs",

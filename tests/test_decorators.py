@@ -753,3 +753,21 @@ def test_errors_in_a_rule_name_the_rule_and_task():
         one_dep(cycle("Px"), [])
     with pytest.raises(GraphSyntaxError, match=r"cannot tell how far back.*previous\('P1'\)"):
         one_dep(cycle("R1", after=previous()), [])
+
+
+def test_the_front_ends_names_import_from_their_documented_paths():
+    """decorators.py was split in modules named after their ideas; the old paths still hold."""
+    import importlib
+
+    import prefect_cycles
+    from prefect_cycles.frontends import decorators, refs, rules, taskmap
+
+    for name in decorators.__all__:
+        home = {"Rule": rules, "cycle": rules, "rules": rules, "task_map": taskmap}.get(name)
+        if name == "build_workflow":
+            home = decorators
+        assert getattr(decorators, name) is getattr(home or refs, name), name
+    for name in ("cycle", "on", "previous", "all_of", "any_of", "build_workflow"):
+        assert getattr(prefect_cycles, name) is getattr(decorators, name), name
+    old = importlib.import_module("prefect_cycles.decorators")  # the flat 0.1 layout's path
+    assert old is decorators

@@ -55,6 +55,7 @@ from .syntax import (
     one_node,
     read_node,
     split_chain,
+    split_recurrences,
     task_output,
     tokenize,
     xtrigger_in_conditional,
@@ -401,25 +402,6 @@ class _Reader:
             wf.add_task(task)
 
 
-def _split_recurrences(key: str) -> list[str]:
-    """Split a section key at commas outside parentheses (``P1!(3,5)`` stays whole)."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for ch in key:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth <= 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current).strip())
-    return parts
-
-
 # -- public API ---------------------------------------------------------------------
 
 
@@ -494,7 +476,7 @@ def add_graph(
                 f"graph section {key!r} must map a recurrence (text) to a graph string (text)",
                 fix='write it like {"P1": "foo[-P1] => foo"}',
             )
-        for recurrence in _split_recurrences(key):
+        for recurrence in split_recurrences(key):
             if not recurrence:
                 raise GraphSyntaxError(
                     f"empty recurrence in graph section {key!r}",

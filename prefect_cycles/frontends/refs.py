@@ -358,13 +358,9 @@ class WallClock:
         return f"wall_clock({self.offset})"
 
     def __and__(self, other: object) -> AllRefs:
-        from ..frontends.decorators import all_of
-
         return all_of(self, other)
 
     def __rand__(self, other: object) -> AllRefs:
-        from ..frontends.decorators import all_of
-
         return all_of(other, self)
 
     def __or__(self, other: object) -> Any:

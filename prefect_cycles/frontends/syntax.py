@@ -150,6 +150,28 @@ class Where:
         return self._placed[1]
 
 
+def split_recurrences(key: str) -> list[str]:
+    """A graph section key (or ``@cycle``'s recurrence) split at its commas, as Cylc reads it.
+
+    Commas inside parentheses are not separators: ``P1!(3,5)`` stays whole.
+    """
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for ch in key:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth <= 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    return parts
+
+
 def logical_lines(graph: str, where: Where) -> list[Line]:
     """Strip comments and blanks and join continued lines, as Cylc does."""
     physical: list[tuple[int, str, str]] = []
