@@ -9,7 +9,6 @@ What a parameter item means is :mod:`~prefect_cycles.frontends.taskparams`'.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -91,12 +90,11 @@ def _record_ref(tp: TaskParameters, ref: Ref, wf: Workflow, expanded: dict[str, 
     """An expanded name in an after= (``model_member1``): which task and values run it."""
     if not isinstance(ref.task, str) or ref.task in expanded:
         return
-    for base, names in tp.of_task.items():
+    for base in tp.of_task:
         if not ref.task.startswith(base):
             continue
-        for combo in itertools.product(*(tp.params.values[p] for p in names)):
-            values = dict(zip(names, combo, strict=True))
-            if tp.name(base, values, "") == ref.task:
-                wf.parameterised.setdefault(ref.task, (base, values))
-                expanded[ref.task] = base
-                return
+        values = tp.names_of(base).get(ref.task)
+        if values is not None:
+            wf.parameterised.setdefault(ref.task, (base, dict(values)))
+            expanded[ref.task] = base
+            return

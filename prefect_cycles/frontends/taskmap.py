@@ -8,6 +8,7 @@ Cylc would not take, and a task named by a string that nothing defines.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING
 
 from ..errors import CycleError, ValidationError
@@ -42,9 +43,9 @@ def collect(tasks: tuple[object, ...]) -> tuple[dict[str, Task], dict[str, str]]
         _clash(explicit, task, "both passed to build_workflow()")
     found = dict(explicit)
     origin = {n: "it was passed to build_workflow() but has no @cycle" for n in explicit}
-    queue = list(explicit.values())
+    queue = deque(explicit.values())  # list.pop(0) would make this quadratic
     while queue:
-        task = queue.pop(0)
+        task = queue.popleft()
         for rule in get_rules(task):
             for ref in refs_in(rule.after):
                 if not is_task(ref.task):

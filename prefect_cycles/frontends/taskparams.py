@@ -31,7 +31,7 @@ import inspect
 import itertools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ValidationError
@@ -99,6 +99,10 @@ class TaskParameters:
     params: Parameters
     #: task name -> its parameter names, in the order its expanded name carries them.
     of_task: dict[str, tuple[str, ...]]
+    #: task name -> its expanded names -> their values, made on first use (:meth:`names_of`).
+    _names: dict[str, dict[str, dict[str, ParamValue]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def create(
@@ -149,6 +153,22 @@ class TaskParameters:
     def name(self, base: str, values: Mapping[str, ParamValue], where: str) -> str:
         """Cylc's expanded name: ``model`` at ``{"member": 1}`` -> ``model_member1``."""
         return base + "".join(self.params.write(p, v, where) for p, v in values.items())
+
+    def names_of(self, base: str) -> dict[str, dict[str, ParamValue]]:
+        """Every expanded name of task ``base`` -> its values (``model_member1`` -> member 1).
+
+        Made once: looking an expanded name up by scanning every combination
+        of values, for each name, was quadratic in the number of values.
+        """
+        got = self._names.get(base)
+        if got is None:
+            names = self.of_task.get(base, ())
+            got = {}
+            for combo in itertools.product(*(self.params.values[p] for p in names)):
+                values = dict(zip(names, combo, strict=True))
+                got.setdefault(self.name(base, values, ""), values)
+            self._names[base] = got
+        return got
 
     def expand(
         self,
