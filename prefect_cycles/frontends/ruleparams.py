@@ -93,7 +93,7 @@ def _record_ref(tp: TaskParameters, ref: Ref, wf: Workflow, expanded: dict[str, 
     for base in tp.of_task:
         if not ref.task.startswith(base):
             continue
-        values = tp.names_of(base).get(ref.task)
+        values = tp.expanded_names(base).get(ref.task)
         if values is not None:
             wf.parameterised.setdefault(ref.task, (base, dict(values)))
             expanded[ref.task] = base

@@ -99,7 +99,7 @@ class TaskParameters:
     params: Parameters
     #: task name -> its parameter names, in the order its expanded name carries them.
     of_task: dict[str, tuple[str, ...]]
-    #: task name -> its expanded names -> their values, made on first use (:meth:`names_of`).
+    #: task name -> its expanded names -> their values, made on first use (:meth:`expanded_names`).
     _names: dict[str, dict[str, dict[str, ParamValue]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -154,7 +154,7 @@ class TaskParameters:
         """Cylc's expanded name: ``model`` at ``{"member": 1}`` -> ``model_member1``."""
         return base + "".join(self.params.write(p, v, where) for p, v in values.items())
 
-    def names_of(self, base: str) -> dict[str, dict[str, ParamValue]]:
+    def expanded_names(self, base: str) -> dict[str, dict[str, ParamValue]]:
         """Every expanded name of task ``base`` -> its values (``model_member1`` -> member 1).
 
         Made once: looking an expanded name up by scanning every combination
