@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from realserver import PrefectServer
@@ -36,13 +37,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
         yield srv
 
 
+DIFFERENTIAL = Path(__file__).parent / "differential"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the tests of the real server ``slow`` (``-m "not slow"`` leaves them out) and
-    run them last, together, so the server is up only while they run."""
+    run them last, together, so the server is up only while they run.
+
+    The differential suite's tests run just before them: Cylc's side of every comparison
+    is computed in the background from the start of the session (tests/differential/
+    conftest.py), so by then most answers are ready instead of waited for.
+    """
     for item in items:
         if "server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: "server" in getattr(item, "fixturenames", ()))
+    items.sort(
+        key=lambda item: (
+            "server" in getattr(item, "fixturenames", ()),
+            DIFFERENTIAL in Path(item.path).parents,
+        )
+    )
 
 
 @pytest.fixture

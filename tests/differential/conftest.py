@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -127,37 +128,102 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("case", [pytest.param(c, id=c.name) for c in cases])
 
 
-@pytest.fixture(scope="session")
-def cylc(tmp_path_factory: pytest.TempPathFactory) -> harness.Cylc:
-    """Cylc 8.5 in its own virtual environment, with a private HOME."""
-    try:
-        return harness.provide_cylc(tmp_path_factory.mktemp("cylc-home"))
-    except harness.HarnessError as exc:
-        pytest.fail(f"differential suite: {exc}", pytrace=False)
+class _Background:
+    """Cylc and the comparisons' commands, started when collection ends.
+
+    Computing them takes minutes of mostly Cylc start-up, so they run (niced, in the
+    harness's pools) while the rest of the session's tests run; this directory's tests
+    are ordered after the others (tests/conftest.py) and find most answers ready.
+    """
+
+    def __init__(self, session: pytest.Session) -> None:
+        self.config = session.config
+        here = Path(__file__).parent
+        # Only this directory's tests: others in the session may have a "case" of their own.
+        self.selected = [
+            item.callspec.params
+            for item in session.items
+            if hasattr(item, "callspec") and here in Path(item.path).parents
+        ]
+        self.cylc: harness.Cylc | None = None
+        self.runner: harness.Differential | None = None
+        self.error: Exception | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._start, name="differential", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> None:
+        try:
+            factory = self.config._tmp_path_factory  # type: ignore[attr-defined]
+            self.cylc = harness.provide_cylc(factory.mktemp("cylc-home"))
+            cache = None
+            if not self.config.getoption("--cylc-no-cache"):
+                cache = harness.VENV_DIR / "differential-cache"
+            runner = self.runner = harness.Differential(self.cylc, cache)
+            # Start everything the selected tests will need: slow simulations first.
+            pairs = [p["case_window"] for p in self.selected if "case_window" in p]
+            for case, window in sorted(pairs, key=lambda p: p[0].expect != EXPECT_SCHEDULER):
+                runner.expectation(case, window, case.expect)
+            for case, window in pairs:
+                runner.actual(case, window)
+            for params in self.selected:
+                if "case" in params:
+                    runner.validation(params["case"])
+        except Exception as exc:  # reported by the fixtures, to every test that needs them
+            self.error = exc
+        finally:
+            self._ready.set()
+
+    def wait(self) -> None:
+        self._ready.wait()
+        if self.error is not None:
+            pytest.fail(f"differential suite: {self.error}", pytrace=False)
+
+    def close(self) -> None:
+        self._ready.wait()
+        if self.runner is not None:
+            self.runner.close()
 
 
-@pytest.fixture(scope="session")
-def differential(request: pytest.FixtureRequest, cylc: harness.Cylc):
-    """Runs every selected comparison's commands in parallel, once."""
-    cache = None
-    if not request.config.getoption("--cylc-no-cache"):
-        cache = harness.VENV_DIR / "differential-cache"
-    runner = harness.Differential(cylc, cache)
-    # Start everything the selected tests will need: slow simulations first.
-    # Only this directory's tests: others in the session may have a "case" of their own.
+_BACKGROUND = pytest.StashKey[_Background]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start Cylc's side at once if any of this directory's tests is selected."""
     here = Path(__file__).parent
-    selected = [
-        item.callspec.params
-        for item in request.session.items
-        if hasattr(item, "callspec") and here in Path(item.path).parents
-    ]
-    pairs = [p["case_window"] for p in selected if "case_window" in p]
-    for case, window in sorted(pairs, key=lambda p: p[0].expect != EXPECT_SCHEDULER):
-        runner.expectation(case, window, case.expect)
-    for case, window in pairs:
-        runner.actual(case, window)
-    for params in selected:
-        if "case" in params:
-            runner.validation(params["case"])
-    yield runner
-    runner.close()
+    if not session.config.option.collectonly and any(
+        here in Path(item.path).parents for item in session.items
+    ):
+        session.config.stash[_BACKGROUND] = _Background(session)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the pools (queued work cancelled, running commands finished)."""
+    background = session.config.stash.get(_BACKGROUND, None)
+    if background is not None:
+        background.close()
+
+
+def _background(request: pytest.FixtureRequest) -> _Background:
+    background = request.config.stash.get(_BACKGROUND, None)
+    if background is None:  # a test not collected from this directory's files
+        background = request.config.stash[_BACKGROUND] = _Background(request.session)
+    background.wait()
+    return background
+
+
+@pytest.fixture(scope="session")
+def cylc(request: pytest.FixtureRequest) -> harness.Cylc:
+    """Cylc 8.5 in its own virtual environment, with a private HOME."""
+    background = _background(request)
+    assert background.cylc is not None
+    return background.cylc
+
+
+@pytest.fixture(scope="session")
+def differential(request: pytest.FixtureRequest, cylc: harness.Cylc) -> harness.Differential:
+    """Runs every selected comparison's commands in parallel, once (started in the
+    background when collection ended)."""
+    runner = _background(request).runner
+    assert runner is not None
+    return runner
