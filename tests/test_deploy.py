@@ -105,9 +105,18 @@ def check_window(
     return fr
 
 
-def cycling_log(server: PrefectServer, fr_id: str) -> list[str]:
-    logs = server.filter("logs", {"logs": {"flow_run_id": {"any_": [fr_id]}}}, sort="TIMESTAMP_ASC")
-    return [log["message"] for log in logs if log["message"].startswith("Cycling ")]
+def cycling_log(server: PrefectServer, fr_id: str, timeout: float = 120.0) -> list[str]:
+    """The run's "Cycling ..." log lines, once the server has them: the run's process ships
+    its logs in batches, and a busy server writes them after the run has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        logs = server.filter(
+            "logs", {"logs": {"flow_run_id": {"any_": [fr_id]}}}, sort="TIMESTAMP_ASC"
+        )
+        lines = [log["message"] for log in logs if log["message"].startswith("Cycling ")]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.5)
 
 
 def test_serve_runs_the_window_given_by_parameters(
