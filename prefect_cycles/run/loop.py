@@ -21,6 +21,7 @@ from prefect.states import Completed, Failed
 
 from ..cycling.points import Point
 from ..errors import CyclicFlowFailed
+from ..graph.conditions import triggers
 from ..graph.model import Workflow
 from ..graph.unroll import Instance, Unroller
 from .direct import Direct
@@ -31,7 +32,7 @@ from .overlap import Link
 from .rerun import Rerun, parse_rerun, refreshed_before
 from .resume import Resume, owns_caching
 from .saving import Saving
-from .scheduler import Scheduler
+from .scheduler import Ready, Scheduler
 from .stopped import known_stop, remember
 from .submit import Submitter
 from .xtriggers import XTriggerCalls
@@ -176,10 +177,12 @@ def _run(
     lock = threading.Lock()  # held for every use of the scheduler, the submitter, in_flight
     closed = False  # the loop has ended: nothing more is submitted
 
+    gating = gating_tasks(workflow)
+
     def submit_ready() -> None:
         # Submitting can release more at once (children of ':submitted').
         while items := sched.ready():
-            for item in items:
+            for item in critical_first(items, gating):
                 inst = item.instance
                 try:
                     fut = submitter.submit(item)
@@ -230,6 +233,27 @@ def _run(
     def settle_and_submit(inst: Instance) -> None:
         settle(inst)
         submit_ready()
+        submitter.forget_except(sched)  # the flow's thread may sleep through many settles
+
+    def flow_thread_needed() -> bool:
+        """Whether the flow's thread has work after a worker settled an instance.
+
+        Waking it for nothing puts its wake-up and loop on the critical path, in
+        the same moment as the children's start: it has work only to end the loop
+        (nothing in flight), to wait for the clock or poll (its timeout changes),
+        for xtriggers, clock-expiry, watchers of the scheduler and a linked window.
+        """
+        return bool(
+            not in_flight
+            or _watchers
+            or link is not None
+            or workflow.xtriggers
+            or workflow.clock_expire
+            or calls.in_flight
+            or sched.next_clock() is not None
+            or sched.waiting_for_started
+            or outputs.watching(in_flight)
+        )
 
     direct = Direct.for_runner()
 
@@ -251,7 +275,8 @@ def _run(
                 if closed:
                     return
                 direct.run(settle_and_submit, inst)
-                done.put(None)
+                if flow_thread_needed():
+                    done.put(None)
             except BaseException as exc:  # raised again in the flow's thread
                 done.put(exc)
             finally:
@@ -310,6 +335,24 @@ def _run(
     if resume is not None and stopper is not None and stopper != known:
         remember(resume, submitter.impls, stopper[0], fmt(stopper[1]))
     return _outcome(sched, workflow, stopped_at, logger, submitter.saving)
+
+
+def gating_tasks(workflow: Workflow) -> frozenset[str]:
+    """The tasks some dependency waits on: their instances gate others, leaves gate none."""
+    return frozenset(t.task for dep in workflow.dependencies for t in triggers(dep.condition))
+
+
+def critical_first(items: list[Ready], gating: frozenset[str]) -> list[Ready]:
+    """A batch of ready instances in submission order: those that gate others first.
+
+    Instances released together start together, competing for the worker
+    threads and the interpreter; a leaf (``bar`` in ``foo[-P1] => foo => bar``)
+    delays only itself, while ``foo[+P1]`` holds up the rest of the chain. The
+    order within each group is the scheduler's.
+    """
+    if len(items) < 2:
+        return items
+    return sorted(items, key=lambda item: item.instance.task not in gating)
 
 
 @contextmanager
