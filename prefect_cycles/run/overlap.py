@@ -55,10 +55,10 @@ from .earlier import MISSING, Earlier
 from .scheduler import Scheduler, _Record
 
 #: Whether a plain call overlaps its windows (False: each starts when the last ended).
-#: Off by default: measured (benchmarks/chain_windows.py, 4,000 points, budget 400), RSS
-#: grew about 2 MB a window with overlap (Prefect's bookkeeping of finished windows stays
-#: reachable from the window threads: not found yet) and stayed flat without it.
-OVERLAP_WINDOWS = False
+#: Measured (benchmarks/chain_windows.py, 4,000 points, budget 400): RSS levels off after
+#: a few windows (121.8 MB at window 10, 123.3 MB at window 19); it grew 2 MB a window while
+#: finished windows piled up behind slow API calls (see :func:`in_background`, Link.go).
+OVERLAP_WINDOWS = True
 
 #: What :meth:`Baton.outcome` gives for a parent still running in the predecessor.
 PENDING = object()
