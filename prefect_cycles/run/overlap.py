@@ -503,13 +503,14 @@ def in_background(fn: Callable[[], None]) -> Iterator[None]:
     """Run ``fn`` in a thread while the body runs (off the critical path); wait for it after.
 
     Inside a window run by a :class:`Lane`, the lane waits for it instead, once the
-    window's flow run is over (:meth:`Lane.join`). What runs here (the window's name and
-    labels) is API calls that a loaded server answers slowly (503 retried with back-off,
-    measured up to two minutes): had the flow run waited for them, its progress record
-    would wait too, and so would every window after it (records go in window order), each
-    holding its flow run and Prefect's bookkeeping, while the chain went on starting new
-    ones: memory grew window after window. Waited for by the lane, a slow call holds up
-    the chain's driver instead (no new window starts), and only its own small thread.
+    window's flow run is over (:meth:`Lane.join`). What runs here (the name and labels of
+    a window not created with them) is API calls that a loaded server answers slowly (503
+    retried with back-off, measured up to two minutes): had the flow run waited for them,
+    its progress record would wait too, and so would every window after it (records go in
+    window order), each holding its flow run and Prefect's bookkeeping, while the chain
+    went on starting new ones: memory grew window after window. Waited for by the lane, a
+    slow call holds up the chain's driver instead (no new window starts), and only its own
+    small thread.
     """
     ctx = contextvars.copy_context()
     beside = _BESIDE.get()
