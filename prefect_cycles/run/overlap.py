@@ -56,7 +56,7 @@ from .scheduler import Scheduler, _Record
 
 #: Whether a plain call overlaps its windows (False: each starts when the last ended).
 #: Measured (benchmarks/chain_windows.py, 4,000 points, budget 400): RSS levels off after
-#: a few windows (121.8 MB at window 10, 123.3 MB at window 19); it grew 2 MB a window while
+#: ten windows (118.0 MB at window 11, 119.0 MB at window 19); it grew 2 MB a window while
 #: finished windows piled up behind slow API calls (see :func:`in_background`, Link.go).
 OVERLAP_WINDOWS = True
 
