@@ -29,7 +29,7 @@ PATIENCE = 60
 
 @pytest.fixture(autouse=True)
 def overlapping(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Overlap is off by default (it leaks memory, see run/overlap.py): these tests turn it on."""
+    """Overlap is on by default; these tests keep it on whatever the default."""
     monkeypatch.setattr(overlap, "OVERLAP_WINDOWS", True)
 
 

@@ -5,13 +5,14 @@ into windows run one after another and ``foo[9]`` (window 3) waits for the
 whole of window 2 to drain, plus a flow run's start-up: every boundary is a
 stall on the critical path. So, in a plain call, each window's flow run starts
 early, in a thread of its own, and its run loop waits inside it (:meth:`Link.go`)
-until its predecessor has spawned all of its points and the loop of the
-window before that has ended: at most two run loops at once, both real
-top-level Prefect flow runs. Window k tells window k+1 through a
-:class:`Baton` (thread-safe, in-process) how each of its instances ended, so a
-child in window k+1 whose parent is still running in window k waits for it
-(:class:`LiveScheduler`), takes its result straight from the parent's state
-(:class:`LiveEarlier`), and is blocked if it failed. Parents in windows whose
+until its predecessor has spawned all of its points and the flow run of the
+window before that is over: at most two run loops at once, both real
+top-level Prefect flow runs, and at most four flow runs not over. Window k
+tells window k+1 through a :class:`Baton` (thread-safe, in-process) how each
+of its instances ended, so a child in window k+1 whose parent is still
+running in window k waits for it (:class:`LiveScheduler`), takes its result
+straight from the parent's state (:class:`LiveEarlier`), and is blocked if it
+failed. Parents in windows whose
 loops have ended are read from result storage as before.
 
 What keeps it honest:
@@ -40,7 +41,12 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prefect.context import FlowRunContext, TaskRunContext
+from prefect.context import (
+    AsyncClientContext,
+    FlowRunContext,
+    SyncClientContext,
+    TaskRunContext,
+)
 from prefect.states import State
 
 from ..cycling.points import Point
@@ -49,10 +55,10 @@ from .earlier import MISSING, Earlier
 from .scheduler import Scheduler, _Record
 
 #: Whether a plain call overlaps its windows (False: each starts when the last ended).
-#: Off by default: measured (benchmarks/chain_windows.py, 4,000 points, budget 400), RSS
-#: grew about 2 MB a window with overlap (Prefect's bookkeeping of finished windows stays
-#: reachable from the window threads: not found yet) and stayed flat without it.
-OVERLAP_WINDOWS = False
+#: Measured (benchmarks/chain_windows.py, 4,000 points, budget 400): RSS levels off after
+#: ten windows (118.0 MB at window 11, 119.0 MB at window 19); it grew 2 MB a window while
+#: finished windows piled up behind slow API calls (see :func:`in_background`, Link.go).
+OVERLAP_WINDOWS = True
 
 #: What :meth:`Baton.outcome` gives for a parent still running in the predecessor.
 PENDING = object()
@@ -274,8 +280,15 @@ class Link:
 
         The flow run is created and started early (its start-up off the critical
         path); its loop starts once the predecessor spawned all its points and the
-        loop of the window before that ended, both letting the chain go on. False
-        when the chain ended before this window.
+        flow run of the window before that is over, both letting the chain go on.
+        False when the chain ended before this window.
+
+        Over, not just its loop: a window's flow run ends after its loop (its record
+        waits for the predecessor's, then Prefect's final API calls), and each one
+        not over holds its Prefect bookkeeping. Waiting for the loop alone let them
+        pile up window after window while a loaded server answered slowly; this
+        way at most four windows' flow runs are running at once (one draining, one
+        running, two started early), whatever the server's latency.
         """
         try:
             if self.inbox is not None:
@@ -283,7 +296,7 @@ class Link:
                 if self.inbox.loop_done.is_set() and not self.inbox.loop_goes_on:
                     return False
             if self.before is not None:
-                _wait(self.before.loop_done)
+                _wait(self.before.ended)
                 if not self.before.loop_goes_on:
                     return False
             self.outbox.went = True
@@ -367,6 +380,11 @@ def _wait(event: threading.Event) -> None:
         pass
 
 
+def _join(thread: threading.Thread) -> None:
+    while thread.is_alive():
+        thread.join(0.5)
+
+
 def goes_on(outcome: Any) -> bool:
     """Whether a window's run-loop outcome lets the chain go on: completed, not stopped."""
     if isinstance(outcome, State):
@@ -415,6 +433,7 @@ class Lane:
         self.state: State | None = None
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.beside: list[threading.Thread] = []  # started by in_background in the window
         if threaded:
             ctx = contextvars.copy_context()  # Prefect's settings (a test harness's API)
             self.thread = threading.Thread(
@@ -433,11 +452,13 @@ class Lane:
 
     def _main(self) -> None:
         token = LINK.set(self.link) if self.link is not None else None
+        beside = _BESIDE.set(self.beside)
         try:
             self.state = self._run()
         except BaseException as exc:  # handed to the driver's thread by join()
             self.error = exc
         finally:
+            _BESIDE.reset(beside)
             if token is not None:
                 LINK.reset(token)
             self.baton.end()
@@ -451,9 +472,12 @@ class Lane:
         return self.baton.went or self.link is None
 
     def join(self) -> State:
+        """The window's final state, once its flow run and what ran beside it are over."""
         if self.thread is not None:
-            while self.thread.is_alive():
-                self.thread.join(0.5)
+            _join(self.thread)
+        for thread in self.beside:  # complete once the window's flow run is over
+            _join(thread)
+        self.beside.clear()
         if self.error is not None:
             raise self.error
         assert self.state is not None
@@ -468,16 +492,45 @@ class Lane:
         return None if self.state is None else str(self.state.state_details.flow_run_id)
 
 
+#: The threads :func:`in_background` started inside a lane's window, for the lane to join.
+_BESIDE: contextvars.ContextVar[list[threading.Thread] | None] = contextvars.ContextVar(
+    "prefect_cycles_beside", default=None
+)
+
+
 @contextlib.contextmanager
 def in_background(fn: Callable[[], None]) -> Iterator[None]:
-    """Run ``fn`` in a thread while the body runs (off the critical path); wait for it after."""
+    """Run ``fn`` in a thread while the body runs (off the critical path); wait for it after.
+
+    Inside a window run by a :class:`Lane`, the lane waits for it instead, once the
+    window's flow run is over (:meth:`Lane.join`). What runs here (the name and labels of
+    a window not created with them) is API calls that a loaded server answers slowly (503
+    retried with back-off, measured up to two minutes): had the flow run waited for them,
+    its progress record would wait too, and so would every window after it (records go in
+    window order), each holding its flow run and Prefect's bookkeeping, while the chain
+    went on starting new ones: memory grew window after window. Waited for by the lane, a
+    slow call holds up the chain's driver instead (no new window starts), and only its own
+    small thread.
+    """
     ctx = contextvars.copy_context()
+    beside = _BESIDE.get()
+    if beside is not None:  # it may outlast the flow run, whose API clients close at its end
+        ctx.run(_no_run_clients)
     thread = threading.Thread(target=ctx.run, args=(fn,), daemon=True)
     thread.start()
     try:
         yield
     finally:
-        thread.join()
+        if beside is None:
+            thread.join()
+        else:
+            beside.append(thread)
+
+
+def _no_run_clients() -> None:
+    """In a copied context: no API client of the flow run's (``get_client`` makes its own)."""
+    SyncClientContext.__var__.set(None)  # type: ignore[arg-type]
+    AsyncClientContext.__var__.set(None)  # type: ignore[arg-type]
 
 
 __all__ = [
