@@ -282,7 +282,7 @@ def main() -> None:
                         extra = ["--budget", budget] if budget != "none" else []
                         into.append(campaign(server, tmp, kind, "40", *extra)["seconds"])
                 base = c.median(one)
-                overlapping = "a chain of 10 windows (budget 8), overlapping"
+                overlapping = "a chain of 10 windows (budget 8), overlapping (default)"
                 publish(
                     what,
                     "Hand-over: the seed's `foo[-P1] => foo => bar`, 40 points of 0.1 s tasks "
@@ -301,9 +301,7 @@ def main() -> None:
                         [
                             ["one flow run", 1, c.secs(base), "1.00x", "", ""],
                             boundary_row(overlapping, ten, base),
-                            boundary_row(
-                                "the same chain, one window after another (default)", serial, base
-                            ),
+                            boundary_row("the same chain, one window after another", serial, base),
                         ],
                     ),
                 )
