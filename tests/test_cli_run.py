@@ -81,7 +81,7 @@ def test_run_seed_shows_every_point_done_and_exits_zero():
     assert f"{total}/{total} done" in out.stdout
     assert "0 failed" in out.stdout and "0 blocked" in out.stdout
     assert "Flow run Completed" in out.stdout
-    assert re.search(r"seed: points 1 to 3, runahead P4\s+flow run '[\w-]+'", out.stdout)
+    assert re.search(r"seed: points 1 to 3, runahead P4\s+flow run 'seed\[1\.\.3\]'", out.stdout)
     # No API URL: Prefect ran a temporary server, gone at exit, so there is no link.
     assert "Starting temporary server" in out.stderr and "/runs/flow-run/" not in out.stdout
 

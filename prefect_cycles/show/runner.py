@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -195,7 +196,7 @@ def _outcome(tally: Tally, wf: Workflow, state: Any) -> Outcome:
     def label(inst: Any) -> str:
         return f"{inst.task}[{wf.fmt(inst.point)}]"
 
-    reasons = _failure_messages(state) if sched.failed else {}
+    reasons = _failure_messages(state, {label(i) for i in sched.failed}) if sched.failed else {}
     outcome.failed = [(label(i), reasons.get(label(i), "")) for i in sched.failed]
     outcome.blocked = [(label(i), why) for i, why in sched.blocked()]
     if sched.stalled_by_runahead():
@@ -213,8 +214,17 @@ def _unsaved(state: Any) -> list[str]:
     return list(summary.get("unsaved", [])) if isinstance(summary, dict) else []
 
 
-def _failure_messages(state: Any) -> dict[str, str]:
-    """The state message of each failed task run of the flow run, by task run name."""
+#: How long the final view waits for the server to record the failed task runs' states.
+FAILURES_RECORDED_WITHIN = 15.0
+
+
+def _failure_messages(state: Any, expected: set[str]) -> dict[str, str]:
+    """The state message of each failed task run of the flow run, by task run name.
+
+    Prefect 3 records task-run states from events, after the fact: a flow run
+    that has just ended may not have its failed task runs on the server yet,
+    so this waits (a little) until every ``expected`` one is there.
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -228,16 +238,23 @@ def _failure_messages(state: Any) -> dict[str, str]:
     run_id = state.state_details.flow_run_id
     if run_id is None:
         return {}
+    deadline = time.monotonic() + FAILURES_RECORDED_WITHIN
     with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
-            task_run_filter=TaskRunFilter(
-                state=TaskRunFilterState(
-                    type=TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])
-                )
-            ),
-        )
-    return {r.name: (r.state.message or r.state.name or "") for r in runs if r.state is not None}
+        while True:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id])),
+                task_run_filter=TaskRunFilter(
+                    state=TaskRunFilterState(
+                        type=TaskRunFilterStateType(any_=[StateType.FAILED, StateType.CRASHED])
+                    )
+                ),
+            )
+            found = {
+                r.name: (r.state.message or r.state.name or "") for r in runs if r.state is not None
+            }
+            if expected <= found.keys() or time.monotonic() > deadline:
+                return found
+            time.sleep(0.25)
 
 
 def _console_handlers() -> Iterator[logging.Handler]:
