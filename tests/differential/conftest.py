@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,9 @@ def _cases(config: pytest.Config) -> list[Case]:
                 raise harness.HarnessError(f"{case.flow_file}: no '# windows:' line")
     resolved = []
     for case in cases:
-        windows = tuple(_wall_clock_window(case, w) for w in case.windows or _default_windows(case))
+        # '^' in a window is resolved when its test runs (see concrete_window): a wall-clock
+        # initial point moves with the hour, and a long session outlasts one.
+        windows = tuple(case.windows or _default_windows(case))
         expect = forced or case.expect
         resolved.append(Case(case.name, case.directory, windows, expect, case.template_args))
     return resolved
@@ -164,9 +167,9 @@ class _Background:
             # A wall-clock initial point (``previous(T-00)``) moves with the hour: those
             # cases run both tools back to back in their own test, not minutes apart here.
             pairs = [
-                p["case_window"]
-                for p in self.selected
-                if "case_window" in p and not _moves_with_the_clock(p["case_window"][0])
+                (case, _wall_clock_window(case, window))
+                for case, window in (p["case_window"] for p in self.selected if "case_window" in p)
+                if not _moves_with_the_clock(case)
             ]
             for case, window in sorted(pairs, key=lambda p: p[0].expect != EXPECT_SCHEDULER):
                 runner.expectation(case, window, case.expect)
@@ -224,6 +227,12 @@ def _background(request: pytest.FixtureRequest) -> _Background:
         background = request.config.stash[_BACKGROUND] = _Background(request.session)
     background.wait()
     return background
+
+
+@pytest.fixture(scope="session")
+def concrete_window() -> Callable[[Case, Window], Window]:
+    """A case's window with ``^`` resolved against its initial point as of now."""
+    return _wall_clock_window
 
 
 @pytest.fixture(scope="session")
