@@ -60,7 +60,13 @@ def worker(kind: str, points: int, budget: int | None, storage: str, stop_at: in
     from prefect_cycles.run import chain, overlap
 
     chain.TRIM_BETWEEN_WINDOWS = kind != "memory-no-trim"
-    overlap.OVERLAP_WINDOWS = kind not in ("overlap-serial", "memory-serial")
+    # The memory campaigns measure the library's default unless named otherwise.
+    overlap.OVERLAP_WINDOWS = {
+        "overlap": True,
+        "memory-overlap": True,
+        "overlap-serial": False,
+        "memory-serial": False,
+    }.get(kind, overlap.OVERLAP_WINDOWS)
     samples: list[tuple[int, float, float]] = []
     every = (budget or 1000) // 2  # instances per point: 2
 
@@ -122,6 +128,7 @@ def worker(kind: str, points: int, budget: int | None, storage: str, stop_at: in
         "samples": samples,
         "flow_runs": len(out.get("flow_runs", [])) if isinstance(out, dict) else 1,
         "final": _rss(),
+        "overlap": overlap.OVERLAP_WINDOWS,
     }
 
 
@@ -214,7 +221,9 @@ def main() -> None:
                     what,
                     "Memory: an endless `a[-P1] => a => b` of trivial tasks, `stop_cycling` at "
                     f"point {args.points:,} ({2 * args.points:,} task runs), budget {BUDGET:,} "
-                    f"instances ({r['flow_runs']} flow runs, {c.secs(r['seconds'])}); RSS and "
+                    f"instances ({r['flow_runs']} flow runs, {c.secs(r['seconds'])}), windows "
+                    f"{'overlapping' if r['overlap'] else 'one after another'}; "
+                    "RSS and "
                     "peak RSS (MB) of the flow process at the start of each window:\n\n"
                     + c.table(
                         ["when", "RSS MB", "peak RSS MB"],
