@@ -53,8 +53,8 @@ from .scheduler import Scheduler
 from .windows import (
     CHAIN_PARAM,
     Window,
+    chain_param,
     default_stop,
-    initial_entry,
     next_point,
     param,
     plan_window,
@@ -103,13 +103,7 @@ def run_window(
         win = plan_window(wf, first, stop, budget) if first is not None else None
         if win is None:
             return _nothing_left(wf, origin)
-        chain = {
-            "origin": wf.fmt(origin),
-            "stop": param(wf, point_of(wf, stop)),
-            "window": index,
-            "predecessor": predecessor,
-            **initial_entry(wf),
-        }
+        chain = chain_param(wf, wf.fmt(origin), param(wf, point_of(wf, stop)), index, predecessor)
         start, stop = param(wf, win.start), param(wf, win.stop)
     else:
         cflow = anchored(cflow, chain.get("initial"))
@@ -287,13 +281,7 @@ def call_chain(cflow: CyclicFlow, args: tuple, kwargs: dict[str, Any], return_st
     budget = cflow.max_instances_per_run
 
     def window_parameters(win: Window, index: int, predecessor: str | None) -> dict[str, Any]:
-        chain = {
-            "origin": wf.fmt(origin),
-            "stop": param(wf, point_of(wf, stop)),
-            "window": index,
-            "predecessor": predecessor,
-            **initial_entry(wf),
-        }
+        chain = chain_param(wf, wf.fmt(origin), param(wf, point_of(wf, stop)), index, predecessor)
         return {
             **params,
             "start": param(wf, win.start),

@@ -31,7 +31,7 @@ from prefect.context import FlowRunContext
 
 from ..cycling.points import Point
 from ..graph.model import Workflow
-from .windows import CHAIN_PARAM, initial_entry, param, plan_window, window_name
+from .windows import CHAIN_PARAM, chain_param, param, plan_window, window_name
 
 if TYPE_CHECKING:
     from .flow import CyclicFlow
@@ -125,13 +125,8 @@ def hand_over(
     win = plan_window(wf, start, chain_stop, cflow.max_instances_per_run)
     if win is None:
         return None
-    nxt_chain = {
-        "origin": chain["origin"],
-        "stop": chain_stop,
-        "window": int(chain.get("window") or 1) + 1,
-        "predecessor": run_id,
-        **initial_entry(wf),
-    }
+    index = int(chain.get("window") or 1) + 1
+    nxt_chain = chain_param(wf, chain["origin"], chain_stop, index, run_id)
     parameters = {
         "start": param(wf, win.start),
         "stop": param(wf, win.stop),

@@ -138,6 +138,20 @@ def initial_entry(wf: Workflow) -> dict[str, str]:
     return {} if wf.wall_clock_initial is None else {"initial": wf.fmt(wf.initial)}
 
 
+def chain_param(
+    workflow: Workflow, origin: str, stop: Any, window: int, predecessor: str | None
+) -> dict[str, Any]:
+    """A window's ``chain`` parameter: the chain's origin and stop, the window's number, the
+    flow run it continues from, and a wall-clock initial point as a literal."""
+    return {
+        "origin": origin,
+        "stop": stop,
+        "window": window,
+        "predecessor": predecessor,
+        **initial_entry(workflow),
+    }
+
+
 def default_stop(wf: Workflow, stop: Any) -> Any:
     """``stop``, or ``[scheduling]stop after cycle point`` when none is given."""
     if stop is None and wf.stop_after != wf.final:
